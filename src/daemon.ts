@@ -1,0 +1,164 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { CONFIG_KEYS } from './config/keys.js';
+import type { LoadedConfig } from './config/load.js';
+import { displayValue } from './config/render.js';
+import { describeSource } from './config/validate.js';
+import { createLogger, type Logger } from './logging.js';
+import { EmbeddedNode } from './node/embedded-node.js';
+import type { NodeRequest } from './node/types.js';
+import { FreenetApiBinding } from './server/freenet-api.js';
+import { GatewayServer } from './server/gateway-server.js';
+import { GatewayMetrics } from './server/metrics.js';
+import { ChainedWebApps, DirectoryWebApps, webAppFromFiles, type WebAppSource } from './server/webapps.js';
+import { MemoryTokenStore } from './tokens/memory-store.js';
+import { openTokenStore } from './tokens/open-store.js';
+import { takeSnapshot, writeSnapshot } from './tokens/snapshot-file.js';
+import type { TokenStore } from './tokens/types.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+function logEffectiveConfig(log: Logger, loaded: LoadedConfig): void {
+  for (const spec of CONFIG_KEYS) {
+    const value = loaded.config[spec.prop];
+    log.info(
+      { key: spec.key, value: value === undefined ? null : displayValue(spec, value), source: describeSource(loaded.provenance[spec.prop]) },
+      'config',
+    );
+  }
+  if (loaded.configFile !== undefined && loaded.ignoredFileKeys.length > 0) {
+    log.info({ file: loaded.configFile, keys: loaded.ignoredFileKeys }, "ignoring Freenet node keys the gateway does not use");
+  }
+}
+
+function restoreTokens(log: Logger, store: MemoryTokenStore, dataDir: string): void {
+  const snap = takeSnapshot(dataDir);
+  if (snap.kind === 'missing') return;
+  if (snap.kind === 'corrupt') {
+    log.warn({ reason: snap.reason }, 'token snapshot ignored');
+    return;
+  }
+  // Downtime counts as idle time: the only clock that spans a restart is the wall clock.
+  const downMs = Math.max(0, Date.now() - snap.savedAt);
+  const aged = snap.entries.map((e) =>
+    typeof e === 'object' && e !== null && typeof (e as { idleMs?: unknown }).idleMs === 'number'
+      ? { ...e, idleMs: (e as { idleMs: number }).idleMs + downMs }
+      : e,
+  );
+  const r = store.restore(aged);
+  log.info({ restored: r.restored, dropped: r.dropped }, 'tokens restored from snapshot');
+}
+
+function waitForSignal(log: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const first = (sig: NodeJS.Signals) => {
+      process.off('SIGTERM', first);
+      process.off('SIGINT', first);
+      // A second signal means "now": the operator is not willing to wait for the grace period.
+      const again = (sig2: NodeJS.Signals) => {
+        log.warn({ signal: sig2 }, 'second signal during shutdown; exiting immediately');
+        process.exit(sig2 === 'SIGINT' ? 130 : 143);
+      };
+      process.on('SIGTERM', again);
+      process.on('SIGINT', again);
+      resolve(sig);
+    };
+    process.on('SIGTERM', first);
+    process.on('SIGINT', first);
+  });
+}
+
+/** The composition root: the one place where config, store, node, web apps and server meet. */
+export async function runDaemon(loaded: LoadedConfig): Promise<number> {
+  const cfg = loaded.config;
+  const log = createLogger(cfg.logLevel, cfg.logFormat);
+  const version = packageVersion();
+  log.info({ version, pid: process.pid }, 'node-gateway starting');
+  logEffectiveConfig(log, loaded);
+
+  try {
+    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    log.fatal({ dataDir: cfg.dataDir, err: (err as Error).message }, 'cannot create data-dir');
+    return 73; // EX_CANTCREAT
+  }
+
+  let tokens: TokenStore;
+  try {
+    tokens = await openTokenStore(cfg, log);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'token store unavailable at start');
+    return 69; // EX_UNAVAILABLE: systemd may retry
+  }
+  if (tokens instanceof MemoryTokenStore) restoreTokens(log, tokens, cfg.dataDir);
+
+  let node: EmbeddedNode;
+  try {
+    node = EmbeddedNode.open({ dataDir: cfg.dataDir, logger: log.child({ component: 'node' }) });
+  } catch (err) {
+    log.fatal({ dataDir: cfg.dataDir, err: (err as Error).message }, 'cannot open the embedded node database');
+    await tokens.close();
+    return 73;
+  }
+  const sources: WebAppSource[] = [];
+  if (cfg.webappsDir !== undefined) sources.push(new DirectoryWebApps(cfg.webappsDir));
+  sources.push({
+    find: async (contractId) => {
+      const files = await node.webApp(contractId);
+      return files === undefined ? undefined : webAppFromFiles(files.files);
+    },
+  });
+
+  const metrics = new GatewayMetrics({
+    liveTokens: () => tokens.size(),
+    connections: () => server.connectionCount,
+  });
+  const server: GatewayServer<NodeRequest> = new GatewayServer({
+    log,
+    bindAddress: cfg.wsApiAddress,
+    port: cfg.wsApiPort,
+    allowedHosts: cfg.allowedHosts,
+    tokenTtlSeconds: cfg.tokenTtlSeconds,
+    cleanupIntervalSeconds: cfg.tokenCleanupIntervalSeconds,
+    heartbeatIntervalSeconds: cfg.heartbeatIntervalSeconds,
+    maxMessageBytes: cfg.maxMessageBytes,
+    tokens,
+    webApps: new ChainedWebApps(sources),
+    api: new FreenetApiBinding(node, log),
+    events: metrics,
+    metrics: () => metrics.render(),
+    version,
+  });
+
+  try {
+    const addr = await server.start();
+    log.info({ address: addr.address, port: addr.port }, `listening on ${addr.address}:${addr.port}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    log.fatal({ err: (err as Error).message, code }, 'cannot listen');
+    await node.close();
+    await tokens.close();
+    return 69;
+  }
+
+  const signal = await waitForSignal(log);
+  const graceMs = cfg.shutdownTimeoutSeconds * 1000;
+  log.info({ signal, graceMs }, 'shutting down');
+  // The grace period covers everything; stragglers get most of it, saving gets the rest.
+  await server.stop(Math.max(100, graceMs - 500));
+  if (tokens instanceof MemoryTokenStore) {
+    try {
+      const entries = tokens.snapshot();
+      writeSnapshot(cfg.dataDir, entries);
+      log.info({ tokens: entries.length }, 'token snapshot saved');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'token snapshot not saved');
+    }
+  }
+  await node.close();
+  await tokens.close();
+  log.info('stopped');
+  return 0;
+}

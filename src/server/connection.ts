@@ -1,0 +1,192 @@
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { tokenFingerprint } from '../tokens/token.js';
+import type { AttestedContract, TokenStore } from '../tokens/types.js';
+import type { ApiBinding, ApiSession } from './api-binding.js';
+
+/** Close code and reason for an unknown or expired token (§5). */
+export const AUTH_INVALID_CODE = 4401;
+export const AUTH_INVALID_REASON = 'AUTH_TOKEN_INVALID';
+
+/** What the connection reports; metrics implement it. */
+export interface ConnectionEvents {
+  connectionOpened(): void;
+  connectionClosed(): void;
+  message(label: string): void;
+  authFailure(): void;
+  messageRejected(reason: 'too_large'): void;
+}
+
+export interface ConnectionDeps<R> {
+  readonly log: Logger;
+  readonly tokens: TokenStore;
+  readonly api: ApiBinding<R>;
+  readonly events: ConnectionEvents;
+  /** Logs a refused token once per fingerprint (bounded memory). */
+  readonly warnInvalidToken: (fingerprint: string, how: string) => void;
+  readonly onClosed: (conn: ClientConnection<R>) => void;
+}
+
+/**
+ * One WebSocket client. Owns the token's in-use mark while open: acquired before it was
+ * constructed (header/query) or by an `Authenticate` request, released exactly once on close.
+ */
+export class ClientConnection<R> {
+  /** Answered the last ping; the heartbeat terminates a connection that did not. */
+  alive = true;
+  private token: string | undefined;
+  private attested: AttestedContract | undefined;
+  private readonly session: ApiSession<R>;
+  /** Requests run one after another, so a put is stored before the get that follows it. */
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly connLog: Logger;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: ConnectionDeps<R>,
+    auth: { token: string; attested: AttestedContract } | undefined,
+    readonly id: number,
+  ) {
+    this.token = auth?.token;
+    this.attested = auth?.attested;
+    this.connLog = deps.log.child({
+      conn: id,
+      ...(auth !== undefined ? { tokenFp: tokenFingerprint(auth.token), contract: auth.attested.contractId } : {}),
+    });
+    this.session = deps.api.openSession((bytes) => this.send(bytes));
+    deps.events.connectionOpened();
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('message', (data, isBinary) => this.onMessage(toBytes(data), isBinary));
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        deps.events.messageRejected('too_large');
+        this.connLog.warn('message over max-message-bytes; connection closed with 1009');
+      } else {
+        this.connLog.debug({ err: err.message }, 'websocket error');
+      }
+    });
+    ws.on('close', (code) => this.onClose(code));
+  }
+
+  get authenticated(): boolean {
+    return this.attested !== undefined;
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(bytes);
+  }
+
+  private onMessage(bytes: Uint8Array, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!isBinary) {
+      // Text frames are not part of the flatbuffers protocol; answer instead of guessing.
+      this.deps.events.message('malformed');
+      this.send(this.deps.api.errorResponse('expected a binary flatbuffers ClientRequest, got a text frame'));
+      return;
+    }
+    this.queue = this.queue.then(() => this.process(bytes)).catch((err: unknown) => {
+      this.connLog.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
+      this.send(this.deps.api.errorResponse('internal error while handling the request'));
+    });
+  }
+
+  private async process(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return;
+    if (this.token !== undefined) this.deps.tokens.touch(this.token);
+    const inbound = this.deps.api.decode(bytes);
+    switch (inbound.kind) {
+      case 'malformed':
+        this.deps.events.message('malformed');
+        this.send(this.deps.api.errorResponse(`malformed request: ${inbound.reason}`));
+        return;
+      case 'disconnect':
+        this.deps.events.message('disconnect');
+        this.ws.close(1000, 'disconnect requested');
+        return;
+      case 'authenticate':
+        this.deps.events.message('authenticate');
+        await this.authenticate(inbound.token);
+        return;
+      case 'request':
+        this.deps.events.message(inbound.label);
+        this.connLog.trace({ kind: inbound.label, bytes: bytes.length }, 'request');
+        await this.session.handle(inbound.request, this.attested);
+        return;
+    }
+  }
+
+  private async authenticate(token: string): Promise<void> {
+    if (this.token !== undefined) {
+      if (token === this.token) return;
+      this.send(this.deps.api.errorResponse('connection is already authenticated with another token'));
+      return;
+    }
+    const attested = await this.deps.tokens.acquire(token).catch((err: unknown) => {
+      this.connLog.warn({ err: err instanceof Error ? err.message : String(err) }, 'token store unavailable');
+      return null;
+    });
+    if (attested === null) {
+      this.ws.close(1013, 'TOKEN_STORE_UNAVAILABLE');
+      return;
+    }
+    if (this.closed) {
+      if (attested !== undefined) this.deps.tokens.release(token);
+      return;
+    }
+    if (attested === undefined) {
+      this.deps.events.authFailure();
+      this.deps.warnInvalidToken(tokenFingerprint(token), 'Authenticate request');
+      this.closeInvalid();
+      return;
+    }
+    this.token = token;
+    this.attested = attested;
+  }
+
+  /** Close 4401 and make sure nothing already queued runs. */
+  closeInvalid(): void {
+    this.closed = true;
+    this.ws.close(AUTH_INVALID_CODE, AUTH_INVALID_REASON);
+  }
+
+  /** Graceful server shutdown: 1001 Going Away. */
+  goingAway(): void {
+    this.ws.close(1001, 'server shutting down');
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  ping(): void {
+    this.alive = false;
+    try {
+      this.ws.ping();
+    } catch {
+      // The socket is already gone; the close event does the cleanup.
+    }
+  }
+
+  private onClose(code: number): void {
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.session.close();
+    if (this.token !== undefined) {
+      this.deps.tokens.release(this.token);
+      this.token = undefined;
+    }
+    this.deps.events.connectionClosed();
+    this.deps.onClosed(this);
+    this.connLog.debug({ code, invalidated: wasClosed }, 'connection closed');
+  }
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}

@@ -1,0 +1,217 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { CleanupLoop } from '../tokens/cleanup-loop.js';
+import type { TokenStore } from '../tokens/types.js';
+import type { ApiBinding } from './api-binding.js';
+import { AuthWarningLimiter } from './auth-warnings.js';
+import { AUTH_INVALID_CODE, AUTH_INVALID_REASON, ClientConnection, type ConnectionEvents } from './connection.js';
+import { HostPolicy } from './host-check.js';
+import { createHttpHandler } from './http-routes.js';
+import type { WebAppSource } from './webapps.js';
+import { upgrade } from './ws-upgrade.js';
+
+/** Everything the server reports; the metrics implement it, tests may pass a no-op. */
+export interface GatewayEvents extends ConnectionEvents {
+  tokenIssued(): void;
+  tokenRefused(): void;
+  tokensExpired(n: number): void;
+  cleanupRun(durationMs: number): void;
+}
+
+export const NO_EVENTS: GatewayEvents = {
+  connectionOpened() {},
+  connectionClosed() {},
+  message() {},
+  authFailure() {},
+  messageRejected() {},
+  tokenIssued() {},
+  tokenRefused() {},
+  tokensExpired() {},
+  cleanupRun() {},
+};
+
+export interface GatewayServerOptions<R> {
+  readonly log: Logger;
+  readonly bindAddress: string;
+  readonly port: number;
+  readonly allowedHosts: readonly string[];
+  readonly tokenTtlSeconds: number;
+  readonly cleanupIntervalSeconds: number;
+  readonly heartbeatIntervalSeconds: number;
+  readonly maxMessageBytes: number;
+  readonly tokens: TokenStore;
+  readonly webApps: WebAppSource;
+  readonly api: ApiBinding<R>;
+  readonly events?: GatewayEvents;
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  readonly version: string;
+}
+
+/**
+ * One port for HTTP and the WebSocket client API. Owns the connections, the heartbeat and
+ * the token cleanup loop, and takes them all down in `stop`.
+ */
+export class GatewayServer<R> {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<ClientConnection<R>>();
+  private readonly cleanup: CleanupLoop;
+  private readonly warnings = new AuthWarningLimiter();
+  private readonly events: GatewayEvents;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private accepting = true;
+  private nextConnId = 1;
+  private readonly startedAt = process.hrtime.bigint();
+  private refusalsSinceLog = 0;
+  private lastRefusalLog = -Infinity;
+
+  constructor(private readonly opts: GatewayServerOptions<R>) {
+    this.events = opts.events ?? NO_EVENTS;
+    const hosts = new HostPolicy(opts.bindAddress, opts.allowedHosts);
+    // maxPayload makes ws close an oversized message with 1009 before buffering all of it.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes, clientTracking: false });
+    this.http = createServer(
+      createHttpHandler({
+        log: opts.log,
+        tokens: opts.tokens,
+        webApps: opts.webApps,
+        hosts,
+        tokenTtlSeconds: opts.tokenTtlSeconds,
+        retryAfterSeconds: opts.cleanupIntervalSeconds,
+        health: () => this.health(),
+        ...(opts.metrics !== undefined ? { metrics: opts.metrics } : {}),
+        onCapacityRefusal: () => this.capacityRefused(),
+        onTokenIssued: () => this.events.tokenIssued(),
+      }),
+    );
+    this.http.on('upgrade', (req, socket, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      upgrade(
+        { log: opts.log, hosts, tokens: opts.tokens, wss: this.wss, accepting: () => this.accepting },
+        req,
+        socket,
+        head,
+        (ws, outcome) => {
+          if (outcome.kind === 'invalid-token') {
+            this.events.authFailure();
+            this.warnInvalidToken(outcome.fingerprint, 'upgrade');
+            ws.close(AUTH_INVALID_CODE, AUTH_INVALID_REASON);
+            return;
+          }
+          this.accept(ws, outcome.kind === 'authenticated' ? { token: outcome.token, attested: outcome.attested } : undefined);
+        },
+      ).catch((err: unknown) => {
+        opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'upgrade failed');
+        socket.destroy();
+      });
+    });
+    this.cleanup = new CleanupLoop({
+      intervalMs: opts.cleanupIntervalSeconds * 1000,
+      sweep: () => opts.tokens.sweep(),
+      onRun: (run) => {
+        this.events.cleanupRun(run.durationMs);
+        if (run.removed > 0) {
+          this.events.tokensExpired(run.removed);
+          opts.log.info(
+            { removed: run.removed, remaining: run.remaining, durationMs: Math.round(run.durationMs * 100) / 100 },
+            'expired tokens removed',
+          );
+        }
+      },
+      onError: (err) => opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'token cleanup failed'),
+    });
+  }
+
+  private accept(ws: import('ws').WebSocket, auth: ConstructorParameters<typeof ClientConnection<R>>[2]): void {
+    const conn = new ClientConnection<R>(
+      ws,
+      {
+        log: this.opts.log,
+        tokens: this.opts.tokens,
+        api: this.opts.api,
+        events: this.events,
+        warnInvalidToken: (fp, how) => this.warnInvalidToken(fp, how),
+        onClosed: (c) => this.connections.delete(c),
+      },
+      auth,
+      this.nextConnId++,
+    );
+    this.connections.add(conn);
+  }
+
+  private warnInvalidToken(fingerprint: string, how: string): void {
+    if (this.warnings.shouldWarn(fingerprint)) {
+      this.opts.log.warn({ tokenFp: fingerprint, via: how }, 'unknown or expired auth token; connection closed with 4401');
+    }
+  }
+
+  /** At the cap every page load is refused; say so once per cleanup interval, not per request. */
+  private capacityRefused(): void {
+    this.events.tokenRefused();
+    this.refusalsSinceLog++;
+    const now = performance.now();
+    if (now - this.lastRefusalLog >= this.opts.cleanupIntervalSeconds * 1000) {
+      this.opts.log.warn({ refused: this.refusalsSinceLog }, 'token cap reached (max-tokens); page loads refused with 503');
+      this.refusalsSinceLog = 0;
+      this.lastRefusalLog = now;
+    }
+  }
+
+  async health(): Promise<Record<string, unknown>> {
+    return {
+      status: this.accepting ? 'ok' : 'stopping',
+      version: this.opts.version,
+      tokens: await this.opts.tokens.size(),
+      connections: this.connections.size,
+      uptimeSeconds: Math.floor(Number(process.hrtime.bigint() - this.startedAt) / 1e9),
+    };
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async start(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.opts.port, this.opts.bindAddress, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.cleanup.start();
+    const period = this.opts.heartbeatIntervalSeconds * 1000;
+    this.heartbeat = setInterval(() => {
+      for (const conn of this.connections) {
+        // No pong since the last ping: a half-open socket that will never fire close by itself.
+        if (!conn.alive) conn.terminate();
+        else conn.ping();
+      }
+    }, period);
+    this.heartbeat.unref();
+    return this.http.address() as AddressInfo;
+  }
+
+  /**
+   * Graceful stop: refuse new work, send 1001 to every client, stop the timers, and terminate
+   * whoever has not finished the close handshake when `graceMs` runs out.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.accepting = false;
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    const cleanupStopped = this.cleanup.stop();
+    const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
+    for (const conn of this.connections) conn.goingAway();
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const conn of this.connections) conn.terminate();
+    this.http.closeAllConnections();
+    await Promise.race([httpClosed, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    await Promise.race([cleanupStopped, new Promise((r) => setTimeout(r, 1000))]);
+  }
+}

@@ -1,0 +1,523 @@
+import { describe, it, expect } from 'vitest';
+import { performance } from 'node:perf_hooks';
+import { ManualClock } from '../../src/tokens/clock.js';
+import { MemoryTokenStore, type MemoryTokenStoreOptions } from '../../src/tokens/memory-store.js';
+import { isWellFormedToken } from '../../src/tokens/token.js';
+import type { SnapshotEntry } from '../../src/tokens/types.js';
+
+const TTL = 1000;
+const CONTRACT = 'DCBi7HNZC3rGsNbGwJqFjMbJ5vpPdW2ZbBjWx7NJ7xEN';
+
+function setup(over: Partial<MemoryTokenStoreOptions> = {}) {
+  const clock = new ManualClock(1_000_000);
+  let wall = Date.UTC(2025, 0, 1);
+  const store = new MemoryTokenStore({
+    ttlMs: TTL,
+    maxTokens: 1_000_000,
+    clock,
+    wallClock: () => wall,
+    ...over,
+  });
+  const mint = (): string => {
+    const r = store.mintSync(CONTRACT);
+    if (!r.ok) throw new Error('mint refused');
+    return r.token;
+  };
+  return { clock, store, mint, moveWall: (ms: number) => (wall += ms) };
+}
+
+/** Cheap distinct well-formed tokens, so big tests measure the store and not the RNG. */
+function counterTokens(): () => string {
+  let i = 0;
+  return () => `tok${(i++).toString(36).padStart(37, 'z')}`.replace(/[0OIl]/g, 'x');
+}
+
+describe('mint', () => {
+  it('records the named fields; issuedAt from the wall clock, lastAccessed from the monotonic clock', () => {
+    const { store, clock } = setup();
+    const r = store.mintSync(CONTRACT, 'client-1');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(isWellFormedToken(r.token)).toBe(true);
+    expect(r.record).toEqual({
+      contractId: CONTRACT,
+      clientId: 'client-1',
+      issuedAt: Date.UTC(2025, 0, 1),
+      lastAccessed: clock.now(),
+    });
+    expect(store.resolveSync(r.token)?.contractId).toBe(CONTRACT);
+    expect(store.stats().issued).toBe(1);
+  });
+
+  it('gives each mint its own clientId by default', async () => {
+    const { store } = setup();
+    const a = await store.mint(CONTRACT);
+    const b = await store.mint(CONTRACT);
+    expect(a.ok && b.ok).toBe(true);
+    if (a.ok && b.ok) expect(a.record.clientId).not.toBe(b.record.clientId);
+  });
+
+  it('returns copies: mutating a returned record cannot change expiry', () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    const rec = store.resolveSync(t)!;
+    rec.lastAccessed = Number.POSITIVE_INFINITY;
+    clock.advance(TTL);
+    expect(store.resolveSync(t)).toBeUndefined();
+  });
+});
+
+describe('expiry boundary', () => {
+  it('idle == TTL is expired, TTL - 1 is not', () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    clock.advance(TTL - 1);
+    expect(store.resolveSync(t)).toBeDefined();
+    clock.advance(1);
+    expect(store.resolveSync(t)).toBeUndefined();
+  });
+
+  it('sweep agrees with lookups at the boundary', () => {
+    const { store, clock, mint } = setup();
+    mint();
+    clock.advance(TTL - 1);
+    expect(store.sweepSync()).toEqual({ removed: 0, remaining: 1 });
+    clock.advance(1);
+    expect(store.sweepSync()).toEqual({ removed: 1, remaining: 0 });
+  });
+});
+
+describe('C5 wall-clock independence', () => {
+  it('a 2-day wall-clock jump forwards changes nothing; monotonic idle time decides', async () => {
+    const { store, clock, mint, moveWall } = setup({ ttlMs: 60_000 });
+    const t = mint();
+    moveWall(2 * 24 * 3600 * 1000);
+    expect(await store.sweep()).toEqual({ removed: 0, remaining: 1 });
+    expect(store.resolveSync(t)).toBeDefined();
+    clock.advance(59_999);
+    expect((await store.sweep()).removed).toBe(0);
+    clock.advance(1);
+    expect(await store.sweep()).toEqual({ removed: 1, remaining: 0 });
+  });
+
+  it('a wall-clock jump backwards changes nothing either', async () => {
+    const { store, clock, mint, moveWall } = setup();
+    const t = mint();
+    moveWall(-10 * 24 * 3600 * 1000);
+    clock.advance(TTL - 1);
+    await store.sweep();
+    expect(store.resolveSync(t)).toBeDefined();
+  });
+});
+
+describe('sliding expiry', () => {
+  it('a token in use never expires, across many TTLs', async () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    expect(store.acquireSync(t)).toBeDefined();
+    for (let i = 0; i < 50; i++) {
+      clock.advance(TTL);
+      expect((await store.sweep()).removed).toBe(0);
+    }
+    expect(store.resolveSync(t)).toBeDefined();
+    expect(store.acquireSync(t)).toBeDefined(); // a second connection with the same token
+  });
+
+  it('after release it expires one TTL later', () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    store.acquireSync(t);
+    clock.advance(TTL * 10);
+    store.release(t);
+    clock.advance(TTL - 1);
+    expect(store.sweepSync().removed).toBe(0);
+    expect(store.resolveSync(t)).toBeDefined();
+    clock.advance(1);
+    expect(store.sweepSync().removed).toBe(1);
+    expect(store.acquireSync(t)).toBeUndefined();
+  });
+
+  it('the idle clock starts only when the last connection closes', () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    store.acquireSync(t);
+    store.acquireSync(t);
+    store.release(t);
+    clock.advance(TTL * 3);
+    expect(store.sweepSync().removed).toBe(0);
+    store.release(t);
+    clock.advance(TTL - 1);
+    expect(store.resolveSync(t)).toBeDefined();
+    clock.advance(1);
+    expect(store.resolveSync(t)).toBeUndefined();
+  });
+
+  it('releasing more often than acquired does not underflow', () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    store.acquireSync(t);
+    store.release(t);
+    store.release(t);
+    store.release('unknown');
+    expect(store.acquireSync(t)).toBeDefined();
+    clock.advance(TTL * 2);
+    expect(store.resolveSync(t)).toBeDefined(); // still held by that one connection
+  });
+
+  it('touch extends an idle token; it does not revive an expired one', () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(TTL - 1);
+      store.touch(t);
+    }
+    expect(store.resolveSync(t)).toBeDefined();
+    clock.advance(TTL);
+    store.touch(t);
+    expect(store.resolveSync(t)).toBeUndefined();
+  });
+
+  it('resolve is not an access', () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    clock.advance(TTL - 1);
+    expect(store.resolveSync(t)).toBeDefined();
+    clock.advance(1);
+    expect(store.resolveSync(t)).toBeUndefined();
+  });
+
+  it('a disconnect keeps the token for a reconnect', () => {
+    const { store, mint } = setup();
+    const t = mint();
+    store.acquireSync(t);
+    store.release(t);
+    expect(store.acquireSync(t)?.contractId).toBe(CONTRACT);
+  });
+});
+
+describe('lazy refusal', () => {
+  it('acquire refuses an expired token before any sweep, and removes it', async () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    clock.advance(TTL);
+    expect(store.sizeSync()).toBe(1);
+    expect(await store.acquire(t)).toBeUndefined();
+    expect(store.sizeSync()).toBe(0);
+    expect(store.stats().expired).toBe(1);
+  });
+
+  it('unknown tokens are refused', async () => {
+    const { store } = setup();
+    expect(await store.acquire('nope')).toBeUndefined();
+    expect(store.resolveSync('nope')).toBeUndefined();
+  });
+});
+
+describe('sweep order and cost', () => {
+  it('walks from the oldest and stops at the first live token: N live + K expired visits ~K', async () => {
+    const { store, clock } = setup({ generateToken: counterTokens() });
+    const K = 100;
+    const N = 10_000;
+    for (let i = 0; i < K; i++) store.mintSync(CONTRACT);
+    clock.advance(TTL / 2);
+    const live: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const r = store.mintSync(CONTRACT);
+      if (r.ok) live.push(r.token);
+    }
+    clock.advance(TTL / 2); // first K reach idle == TTL, the rest are at TTL/2
+    const before = store.stats().sweepVisited;
+    expect(await store.sweep()).toEqual({ removed: K, remaining: N });
+    const visited = store.stats().sweepVisited - before;
+    expect(visited).toBeGreaterThanOrEqual(K);
+    expect(visited).toBeLessThanOrEqual(K + 1);
+  });
+
+  it('an access moves a token to the back, so an old-but-touched token does not stop the sweep early', () => {
+    const { store, clock, mint } = setup();
+    const a = mint();
+    const b = mint();
+    const c = mint();
+    clock.advance(TTL / 2);
+    store.touch(a); // a is now the newest
+    clock.advance(TTL / 2);
+    expect(store.sweepSync().removed).toBe(2); // b and c, without visiting past a
+    expect(store.resolveSync(a)).toBeDefined();
+    expect(store.resolveSync(b)).toBeUndefined();
+    expect(store.resolveSync(c)).toBeUndefined();
+  });
+
+  it('sweepSync(limit) removes at most limit', () => {
+    const { store, clock, mint } = setup();
+    for (let i = 0; i < 10; i++) mint();
+    clock.advance(TTL);
+    expect(store.sweepSync(3)).toEqual({ removed: 3, remaining: 7 });
+    expect(store.sweepSync()).toEqual({ removed: 7, remaining: 0 });
+  });
+
+  it('skips tokens in use, wherever they are', () => {
+    const { store, clock, mint } = setup();
+    const tokens = Array.from({ length: 5 }, mint);
+    store.acquireSync(tokens[0]!);
+    store.acquireSync(tokens[3]!);
+    clock.advance(TTL);
+    expect(store.sweepSync()).toEqual({ removed: 3, remaining: 2 });
+  });
+});
+
+describe('C2 lazy-only expiry', () => {
+  it('1000 minted and never read are all gone after TTL + one sweep', async () => {
+    const { store, clock, mint } = setup({ ttlMs: 2000 });
+    for (let i = 0; i < 1000; i++) mint();
+    clock.advance(1000);
+    expect((await store.sweep()).remaining).toBe(1000);
+    clock.advance(1000);
+    expect(await store.sweep()).toEqual({ removed: 1000, remaining: 0 });
+    expect(await store.size()).toBe(0);
+    expect(store.stats().expired).toBe(1000);
+  });
+});
+
+describe('C3 zero/NaN expiry', () => {
+  it('a never-used token is gone after TTL', async () => {
+    const { store, clock, mint } = setup();
+    const t = mint();
+    clock.advance(TTL);
+    expect((await store.sweep()).removed).toBe(1);
+    expect(store.resolveSync(t)).toBeUndefined();
+  });
+
+  it('a monotonic clock returning NaN cannot create a record', async () => {
+    let bad = false;
+    const store = new MemoryTokenStore({
+      ttlMs: TTL,
+      maxTokens: 10,
+      clock: { now: () => (bad ? Number.NaN : 5) },
+    });
+    bad = true;
+    expect(() => store.mintSync(CONTRACT)).toThrow(RangeError);
+    await expect(store.mint(CONTRACT)).rejects.toThrow(RangeError);
+    expect(store.sizeSync()).toBe(0);
+  });
+
+  it('an infinite or undefined-ish clock is refused too', () => {
+    for (const v of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, undefined as unknown as number]) {
+      const store = new MemoryTokenStore({ ttlMs: TTL, maxTokens: 10, clock: { now: () => v } });
+      expect(() => store.mintSync(CONTRACT)).toThrow(RangeError);
+      expect(store.sizeSync()).toBe(0);
+    }
+  });
+
+  it('a wall clock returning NaN cannot create a record', () => {
+    const { store } = setup({ wallClock: () => Number.NaN });
+    expect(() => store.mintSync(CONTRACT)).toThrow(RangeError);
+    expect(store.sizeSync()).toBe(0);
+  });
+
+  it('a clock stepping backwards cannot make idle time negative', () => {
+    let t = 10_000;
+    const store = new MemoryTokenStore({ ttlMs: TTL, maxTokens: 10, clock: { now: () => t } });
+    const r = store.mintSync(CONTRACT);
+    if (!r.ok) throw new Error('refused');
+    t = 0;
+    t += TTL; // the store never saw time go back; TTL from the clamp point is not yet elapsed
+    expect(store.resolveSync(r.token)).toBeDefined();
+    t = 10_000 + TTL;
+    expect(store.resolveSync(r.token)).toBeUndefined();
+  });
+
+  it('rejects bad options', () => {
+    for (const ttlMs of [0, -1, Number.NaN, Infinity]) {
+      expect(() => new MemoryTokenStore({ ttlMs, maxTokens: 1 })).toThrow(RangeError);
+    }
+    for (const maxTokens of [0, 1.5, Number.NaN]) {
+      expect(() => new MemoryTokenStore({ ttlMs: 1, maxTokens })).toThrow(RangeError);
+    }
+    expect(() => new MemoryTokenStore({ ttlMs: 1, maxTokens: 1, yieldEveryMs: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('cap', () => {
+  it('refuses at the cap and counts it', async () => {
+    const { store } = setup({ maxTokens: 3 });
+    for (let i = 0; i < 3; i++) expect(store.mintSync(CONTRACT).ok).toBe(true);
+    expect(await store.mint(CONTRACT)).toEqual({ ok: false, reason: 'capacity' });
+    expect(store.sizeSync()).toBe(3);
+    expect(store.stats().refused).toBe(1);
+  });
+
+  it('never evicts a token in use or an unexpired one', () => {
+    const { store, clock, mint } = setup({ maxTokens: 2 });
+    const a = mint();
+    const b = mint();
+    store.acquireSync(a);
+    clock.advance(TTL * 5); // a in use, b expired
+    const c = mint(); // b's slot is reclaimed
+    expect(store.resolveSync(b)).toBeUndefined();
+    expect(store.mintSync(CONTRACT)).toEqual({ ok: false, reason: 'capacity' });
+    expect(store.resolveSync(a)).toBeDefined();
+    expect(store.resolveSync(c)).toBeDefined();
+  });
+
+  it('frees already-expired tokens from the head to make room', () => {
+    const { store, clock, mint } = setup({ maxTokens: 100 });
+    for (let i = 0; i < 100; i++) mint();
+    clock.advance(TTL);
+    expect(store.mintSync(CONTRACT).ok).toBe(true);
+    expect(store.stats().expired).toBeGreaterThan(0);
+    expect(store.stats().refused).toBe(0);
+  });
+
+  it('release frees no slot, expiry does', () => {
+    const { store, clock, mint } = setup({ maxTokens: 1 });
+    const a = mint();
+    store.acquireSync(a);
+    store.release(a);
+    expect(store.mintSync(CONTRACT).ok).toBe(false);
+    clock.advance(TTL);
+    expect(store.mintSync(CONTRACT).ok).toBe(true);
+  });
+});
+
+describe('snapshot / restore', () => {
+  it('round-trips with idle ages, order and in-use tokens restarting their idle clock', () => {
+    const { store, clock, mint } = setup();
+    const old = mint();
+    clock.advance(300);
+    const inUse = mint();
+    store.acquireSync(inUse);
+    clock.advance(300);
+    const recent = mint();
+    clock.advance(100);
+
+    const snap = store.snapshot();
+    expect(snap.map((e) => [e.token, e.idleMs]).sort()).toEqual(
+      [
+        [old, 700],
+        [inUse, 0],
+        [recent, 100],
+      ].sort(),
+    );
+    const json = JSON.parse(JSON.stringify(snap)) as unknown[];
+
+    const next = setup();
+    expect(next.store.restore(json)).toEqual({ restored: 3, dropped: 0 });
+    expect(next.store.resolveSync(old)).toMatchObject({ contractId: CONTRACT, issuedAt: Date.UTC(2025, 0, 1) });
+
+    next.clock.advance(299);
+    expect(next.store.sweepSync().removed).toBe(0);
+    next.clock.advance(1); // old reaches 1000
+    const before = next.store.stats().sweepVisited;
+    expect(next.store.sweepSync()).toEqual({ removed: 1, remaining: 2 });
+    expect(next.store.stats().sweepVisited - before).toBe(2); // order kept: stopped right after old
+    expect(next.store.resolveSync(old)).toBeUndefined();
+    next.clock.advance(600); // recent at 1000 (100+900), inUse at 900
+    expect(next.store.sweepSync().removed).toBe(1);
+    expect(next.store.resolveSync(recent)).toBeUndefined();
+    expect(next.store.resolveSync(inUse)).toBeDefined();
+    next.clock.advance(100);
+    expect(next.store.resolveSync(inUse)).toBeUndefined();
+  });
+
+  it('does not snapshot expired-but-unswept tokens', () => {
+    const { store, clock, mint } = setup();
+    mint();
+    clock.advance(TTL);
+    expect(store.snapshot()).toEqual([]);
+  });
+
+  it('drops expired, malformed and duplicate entries', () => {
+    const { store } = setup();
+    const good: SnapshotEntry = { token: 'A'.repeat(44), contractId: CONTRACT, clientId: 'c', issuedAt: 1, idleMs: 5 };
+    const entries: unknown[] = [
+      good,
+      { ...good }, // duplicate
+      { ...good, token: 'B'.repeat(44), idleMs: TTL }, // expired at the boundary
+      { ...good, token: 'C'.repeat(44), idleMs: TTL * 100 },
+      { ...good, token: 'D'.repeat(44), idleMs: -1 },
+      { ...good, token: 'E'.repeat(44), idleMs: Number.NaN },
+      { ...good, token: 'F'.repeat(44), idleMs: '5' },
+      { ...good, token: 'G'.repeat(44), issuedAt: null },
+      { ...good, token: 'H'.repeat(44), contractId: '' },
+      { ...good, token: 'J'.repeat(44), clientId: 7 },
+      { ...good, token: 'not a token!' },
+      { ...good, token: '0'.repeat(44) },
+      { ...good, token: undefined },
+      null,
+      42,
+      'string',
+      [],
+    ];
+    expect(store.restore(entries)).toEqual({ restored: 1, dropped: entries.length - 1 });
+    expect(store.sizeSync()).toBe(1);
+    expect(store.resolveSync(good.token)).toBeDefined();
+  });
+
+  it('respects the cap, keeping the most recently used', () => {
+    const { store } = setup({ maxTokens: 2 });
+    const e = (c: string, idleMs: number): SnapshotEntry => ({
+      token: c.repeat(44),
+      contractId: CONTRACT,
+      clientId: c,
+      issuedAt: 0,
+      idleMs,
+    });
+    expect(store.restore([e('A', 500), e('B', 10), e('C', 900), e('D', 100)])).toEqual({ restored: 2, dropped: 2 });
+    expect(store.resolveSync('B'.repeat(44))).toBeDefined();
+    expect(store.resolveSync('D'.repeat(44))).toBeDefined();
+  });
+
+  it('merges into a non-empty store keeping last-access order', () => {
+    const { store, clock, mint } = setup();
+    const fresh = mint(); // idle 0 at restore
+    store.restore([{ token: 'A'.repeat(44), contractId: CONTRACT, clientId: 'a', issuedAt: 0, idleMs: 900 }]);
+    clock.advance(100);
+    const before = store.stats().sweepVisited;
+    expect(store.sweepSync().removed).toBe(1);
+    expect(store.stats().sweepVisited - before).toBe(2);
+    expect(store.resolveSync(fresh)).toBeDefined();
+  });
+});
+
+describe('mass expiry', () => {
+  it('200k expired tokens: the async sweep yields to the event loop', async () => {
+    const { store, clock } = setup({ generateToken: counterTokens(), yieldEveryMs: 1 });
+    const M = 200_000;
+    for (let i = 0; i < M; i++) store.mintSync(CONTRACT);
+    clock.advance(TTL);
+
+    // A ticker measures how long the loop goes without a turn while the sweep runs.
+    let ticks = 0;
+    let maxGap = 0;
+    let last = performance.now();
+    let running = true;
+    const ticker = (): void => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      ticks++;
+      if (running) setImmediate(ticker);
+    };
+    setImmediate(ticker);
+
+    const yieldsBefore = store.stats().sweepYields;
+    const result = await store.sweep();
+    running = false;
+
+    expect(result).toEqual({ removed: M, remaining: 0 });
+    expect(store.stats().sweepYields - yieldsBefore).toBeGreaterThanOrEqual(2);
+    expect(ticks).toBeGreaterThanOrEqual(2);
+    // Loose: the point is "tens of ms at worst", not a timing benchmark on a shared machine.
+    expect(maxGap).toBeLessThan(250);
+  });
+
+  it('concurrent sweeps share one run', async () => {
+    const { store, clock, mint } = setup();
+    for (let i = 0; i < 10; i++) mint();
+    clock.advance(TTL);
+    const [a, b] = await Promise.all([store.sweep(), store.sweep()]);
+    expect(a).toEqual({ removed: 10, remaining: 0 });
+    expect(b).toBe(a);
+    await store.close();
+  });
+});
