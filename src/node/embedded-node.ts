@@ -10,8 +10,10 @@ export interface EmbeddedNodeOptions {
   readonly dataDir: string;
   readonly logger?: NodeLogger | undefined;
   readonly webAppLimits?: Partial<WebAppLimits> | undefined;
-  /** Unpacked web apps kept in memory (least recently used go first). */
+  /** Unpacked web apps kept in memory (least recently used go first); default 16. */
   readonly webAppCacheEntries?: number | undefined;
+  /** Unpacked bytes of web apps kept in memory; default 512 MiB. */
+  readonly webAppCacheBytes?: number | undefined;
 }
 
 const silentLogger: NodeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -35,7 +37,7 @@ export class EmbeddedNode implements GatewayNode {
     this.store = store;
     this.log = options.logger ?? silentLogger;
     this.limits = { ...DEFAULT_WEBAPP_LIMITS, ...options.webAppLimits };
-    this.webApps = new WebAppCache(options.webAppCacheEntries ?? 16);
+    this.webApps = new WebAppCache(options.webAppCacheEntries ?? 16, options.webAppCacheBytes ?? 512 * 1024 * 1024);
   }
 
   /** Opens (creating if needed) the database in `dataDir`. Throws if it cannot. */

@@ -1,7 +1,6 @@
 /** The gateway's node interface (§6) and the embedded node that implements it in-process. */
 export type { GatewayNode, NodeSession, NodeRequest, NodeLogger, WebAppFiles, HostResponse, AttestedContract } from './types.js';
 export { EmbeddedNode, type EmbeddedNodeOptions } from './embedded-node.js';
-export { flatbuffersApiBinding } from './api-binding.js';
 export {
   codeHashOf,
   instanceIdOf,

@@ -463,7 +463,8 @@ export class RedisTokenStore implements TokenStore {
     try {
       r = await fn();
     } catch (err) {
-      const reason = describeError(err);
+      const reason =
+        this.#redis.status === 'ready' ? describeError(err) : `not connected (${this.#lastError ?? this.#redis.status})`;
       this.#markDown(reason);
       throw new TokenStoreUnavailableError(this.where, reason);
     }
@@ -549,7 +550,9 @@ export class RedisTokenStore implements TokenStore {
   }
 
   #onLeaseTick(): void {
-    if (this.#up) void this.#refreshLeases();
+    // Keyed to the socket, not to #up: after a failed command, a renewal that succeeds is what
+    // brings the store back up; skipping it would let the leases of open connections run out.
+    if (this.#redis.status === 'ready') void this.#refreshLeases();
   }
 
   /** Renew every lease held here (re-creating vanished keys) and write missed releases. One run at a time. */

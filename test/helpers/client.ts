@@ -73,7 +73,7 @@ export function upgradeStatus(url: string, headers: Record<string, string> = {})
  * A client that completes the WebSocket handshake by hand and then never reads again: a
  * half-open peer that will never answer a ping (what a vanished laptop looks like).
  */
-export function silentClient(d: Daemon, token: string): Promise<Socket> {
+export function silentClient(d: Daemon, token: string, received?: Buffer[]): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const sock = connect(d.port, '127.0.0.1', () => {
       sock.write(
@@ -88,7 +88,12 @@ export function silentClient(d: Daemon, token: string): Promise<Socket> {
       if (head.includes('\r\n\r\n')) {
         sock.off('data', onData);
         if (!head.startsWith('HTTP/1.1 101')) reject(new Error(head.split('\r\n')[0]));
-        sock.pause();
+        if (received !== undefined) {
+          // Reads what the server sends but never answers anything, close frames included.
+          sock.on('data', (chunk: Buffer) => received.push(chunk));
+        } else {
+          sock.pause();
+        }
         resolve(sock);
       }
     };
@@ -110,4 +115,25 @@ export function metricSum(text: string, name: string): number {
     if (m !== null && m[1] === name) sum += Number(m[3]);
   }
   return sum;
+}
+
+/** The close code of the first close frame (opcode 8) in unmasked server frames, if any. */
+export function closeCodeIn(frames: Buffer[]): number | undefined {
+  const buf = Buffer.concat(frames);
+  let i = 0;
+  while (i + 2 <= buf.length) {
+    const opcode = (buf[i] as number) & 0x0f;
+    let len = (buf[i + 1] as number) & 0x7f;
+    let off = i + 2;
+    if (len === 126) {
+      len = buf.readUInt16BE(off);
+      off += 2;
+    } else if (len === 127) {
+      len = Number(buf.readBigUInt64BE(off));
+      off += 8;
+    }
+    if (opcode === 8 && len >= 2 && off + 2 <= buf.length) return buf.readUInt16BE(off);
+    i = off + len;
+  }
+  return undefined;
 }

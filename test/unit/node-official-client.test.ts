@@ -15,7 +15,9 @@ import {
 } from '@freenetorg/freenet-stdlib/websocket-interface.js';
 import { RelatedContractsT } from '@freenetorg/freenet-stdlib/client-request.js';
 import { ContractCodeT, ContractType, UpdateDataType } from '@freenetorg/freenet-stdlib/common.js';
-import { EmbeddedNode, contractIdentity, encodeContractId, flatbuffersApiBinding } from '../../src/node/index.js';
+import pino from 'pino';
+import { EmbeddedNode, contractIdentity, encodeContractId } from '../../src/node/index.js';
+import { FreenetApiBinding } from '../../src/server/freenet-api.js';
 import { bytesOf, officialClient } from '../fixtures/official-client.js';
 
 /**
@@ -37,7 +39,7 @@ afterEach(async () => {
 
 function connect() {
   const client = officialClient('token-for-test');
-  const binding = flatbuffersApiBinding(node);
+  const binding = new FreenetApiBinding(node, pino({ level: 'silent' }));
   const session = binding.openSession((bytes) => client.socket.deliver(bytes));
   /** Passes every frame the client sent since the last call through the binding, in order. */
   let seen = 0;

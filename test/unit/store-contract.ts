@@ -7,7 +7,7 @@
  * Probing a token means acquiring it, which is itself an access; so each test probes only where
  * that does not disturb what it checks.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it as vitestIt } from 'vitest';
 import type { TokenStore } from '../../src/tokens/types.js';
 
 export interface StoreHarness {
@@ -25,6 +25,12 @@ export interface ContractOptions {
   readonly ttlMs: number;
   /** Run the tests of the suite concurrently (each has its own store); worth it when `advance` really waits. */
   readonly concurrent?: boolean;
+  /**
+   * Retries per test. Only for real-time stores: a test that checks "still alive at 0.5 TTL" fails
+   * if the test process itself stalls for longer than the margin (a loaded CI machine), which says
+   * nothing about the store. Keep 0 for manual clocks, so a flaky store cannot hide there.
+   */
+  readonly retry?: number;
 }
 
 const CONTRACT = 'DCBi7HNZC3rGsNbGwJqFjMbJ5vpPdW2ZbBjWx7NJ7xEN';
@@ -36,6 +42,7 @@ const UNKNOWN = '3yZe7d8Lr3ZkTp1xWqNvB9cHs4GmRa6uJfKoYtEi2PbD';
 export function runTokenStoreContract(name: string, factory: StoreFactory, options: ContractOptions): void {
   const T = options.ttlMs;
   const suite = options.concurrent === true ? describe.concurrent : describe;
+  const it = (title: string, fn: () => Promise<void>) => vitestIt(title, { retry: options.retry ?? 0 }, fn);
 
   async function withStore(maxTokens: number, body: (h: StoreHarness) => Promise<void>): Promise<void> {
     const h = await factory({ ttlMs: T, maxTokens });

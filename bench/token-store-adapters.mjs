@@ -1,0 +1,167 @@
+/**
+ * The five token stores, each behind the same five operations so every one does the same work:
+ *   mint()        → a new token bound to CONTRACT, with the same record (contractId, clientId, issuedAt)
+ *   touch(t)      → an access that restarts the token's idle time (no revival of an expired token)
+ *   resolve(t)    → true if the token is live; never counts as an access
+ *   sweep()       → removes every expired token, returns how many (may be async)
+ *   size()
+ * Tokens come from the same cheap generator for all (flat 44-character strings), so the
+ * figures compare the stores, not the RNG. TTL is in milliseconds of the store's clock.
+ */
+import { randomUUID } from 'node:crypto';
+import { patchGlobalClocks } from './lib/clock.mjs';
+
+export const CONTRACT = '13R8CLpkV3NkhQJeEtFJEeK5zuWPdbaRZy2AzmRfHPpx';
+
+const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/**
+ * Distinct 44-character base58 strings from a counter. Built in a Buffer and read out as latin1,
+ * so each is one flat string, as a store would ideally hold it.
+ */
+export function cheapTokenGenerator() {
+  const buf = Buffer.alloc(44, '1', 'latin1'); // '1' is base58's zero digit: leading zeros keep the strings distinct
+  let counter = 0;
+  return () => {
+    let n = counter++;
+    let i = 43;
+    do {
+      buf[i--] = ALPHABET.charCodeAt(n % 58);
+      n = Math.floor(n / 58);
+    } while (n > 0);
+    return buf.toString('latin1');
+  };
+}
+
+const record = () => ({ contractId: CONTRACT, clientId: randomUUID(), issuedAt: Date.now() });
+
+export const STORES = {
+  gateway: {
+    label: 'node-gateway MemoryTokenStore',
+    async create({ ttlMs, n, clock, generateToken }) {
+      const { MemoryTokenStore } = await import('../dist/tokens/memory-store.js');
+      const store = new MemoryTokenStore({ ttlMs, maxTokens: n * 2, clock, generateToken });
+      return {
+        mint: () => store.mintSync(CONTRACT).token,
+        touch: (t) => store.touch(t),
+        resolve: (t) => store.resolveSync(t) !== undefined,
+        sweep: async () => (await store.sweep()).removed,
+        size: () => store.sizeSync(),
+        store,
+      };
+    },
+  },
+
+  'freenet-map': {
+    label: 'plain Map, full-scan sweep (Freenet)',
+    async create({ ttlMs, clock, generateToken }) {
+      const map = new Map();
+      return {
+        mint() {
+          const t = generateToken();
+          map.set(t, { contractId: CONTRACT, clientId: randomUUID(), issuedAt: Date.now(), lastAccessed: clock.now() });
+          return t;
+        },
+        touch(t) {
+          const r = map.get(t);
+          if (r === undefined) return;
+          const now = clock.now();
+          if (now - r.lastAccessed < ttlMs) r.lastAccessed = now;
+        },
+        resolve(t) {
+          const r = map.get(t);
+          return r !== undefined && clock.now() - r.lastAccessed < ttlMs;
+        },
+        // Freenet's cleanup: `retain` over every token, i.e. a full scan.
+        sweep() {
+          const now = clock.now();
+          let removed = 0;
+          for (const [t, r] of map) {
+            if (now - r.lastAccessed >= ttlMs) {
+              map.delete(t);
+              removed++;
+            }
+          }
+          return removed;
+        },
+        size: () => map.size,
+      };
+    },
+  },
+
+  'node-cache': {
+    label: 'node-cache (checkperiod)',
+    async create({ ttlMs, clock, generateToken }) {
+      patchGlobalClocks(clock); // node-cache reads Date.now()
+      const { default: NodeCache } = await import('node-cache');
+      // useClones: false — the default deep-clones every value on set and get, which no one
+      // holding a million records would leave on. checkperiod runs _checkData, timed directly.
+      const cache = new NodeCache({ stdTTL: ttlMs / 1000, checkperiod: 300, useClones: false });
+      return {
+        mint() {
+          const t = generateToken();
+          cache.set(t, record());
+          return t;
+        },
+        touch: (t) => void cache.ttl(t),
+        resolve: (t) => cache.get(t) !== undefined,
+        sweep() {
+          const before = cache.stats.keys;
+          cache._checkData(false); // exactly what the checkperiod timer runs
+          return before - cache.stats.keys;
+        },
+        size: () => cache.stats.keys,
+        close: () => cache.close(),
+      };
+    },
+  },
+
+  ttlcache: {
+    label: '@isaacs/ttlcache',
+    async create({ ttlMs, clock, generateToken }) {
+      patchGlobalClocks(clock); // ttlcache reads performance.now()
+      const { TTLCache } = await import('@isaacs/ttlcache');
+      const cache = new TTLCache({ ttl: ttlMs, checkAgeOnGet: true });
+      const TOUCH = { updateAgeOnGet: true };
+      return {
+        mint() {
+          const t = generateToken();
+          cache.set(t, record());
+          return t;
+        },
+        touch: (t) => void cache.get(t, TOUCH),
+        resolve: (t) => cache.get(t) !== undefined,
+        sweep() {
+          const before = cache.size;
+          cache.purgeStale();
+          return before - cache.size;
+        },
+        size: () => cache.size,
+        close: () => cache.cancelTimer(),
+      };
+    },
+  },
+
+  'lru-cache': {
+    label: 'lru-cache (ttl + updateAgeOnGet)',
+    async create({ ttlMs, n, clock, generateToken }) {
+      const { LRUCache } = await import('lru-cache');
+      const cache = new LRUCache({ max: n, ttl: ttlMs, updateAgeOnGet: true, perf: { now: clock.now } });
+      return {
+        mint() {
+          const t = generateToken();
+          cache.set(t, record());
+          return t;
+        },
+        touch: (t) => void cache.get(t), // updateAgeOnGet restarts the TTL
+        resolve: (t) => cache.peek(t) !== undefined, // no recency or age change
+        sweep() {
+          const before = cache.size;
+          cache.purgeStale();
+          return before - cache.size;
+        },
+        size: () => cache.size,
+      };
+    },
+  },
+};

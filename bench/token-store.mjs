@@ -1,0 +1,181 @@
+/**
+ * §1 of issue 6: the token store against the stores a user would pick instead, N = 1,000,000.
+ * The parent runs each store in its own child process (`node --expose-gc`), so heaps and JIT
+ * state do not interfere; the child prints one JSON line.
+ *
+ * What every child does, with the same tokens and the same (seeded) random access order:
+ *   mint N → heap per token (Δ heapUsed+external after gc) → resolve N → touch N →
+ *   age 1 % of the tokens past the TTL → sweep (1 % expired) → refill to N → age all →
+ *   sweep (100 % expired = mass expiry of N) with the event loop watched.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CONTRACT, STORES, cheapTokenGenerator } from './token-store-adapters.mjs';
+import { OffsetClock, elapsedMs, sleep } from './lib/clock.mjs';
+import { startLoopProbe } from './lib/event-loop.mjs';
+import { permutation } from './lib/stats.mjs';
+
+const TTL_MS = 3_600_000;
+/** Fake time between phases; much longer than any phase takes in real time. */
+const GAP_MS = 600_000;
+const SELF = fileURLToPath(import.meta.url);
+
+function gcFull() {
+  globalThis.gc();
+  globalThis.gc();
+}
+
+function memNow() {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+/** Advance the stores' clock, then let timers run (lru-cache caches "now" until a timer clears it). */
+async function advance(clock, ms) {
+  clock.advance(ms);
+  await sleep(5);
+}
+
+async function measureStore(name, n) {
+  const adapter = STORES[name];
+  const clock = new OffsetClock();
+  const tokens = new Array(n).fill(0);
+  const order = permutation(n, 0x5eed);
+  const onePercent = Math.floor(n / 100);
+
+  gcFull();
+  const base = memNow();
+  const s = await adapter.create({ ttlMs: TTL_MS, n, clock, generateToken: cheapTokenGenerator() });
+
+  let t0 = elapsedMs();
+  for (let i = 0; i < n; i++) tokens[i] = s.mint();
+  const mintMs = elapsedMs() - t0;
+  check(s.size() === n, `size after mint is ${s.size()}, expected ${n}`);
+  gcFull();
+  const heapBytesPerToken = (memNow() - base) / n;
+
+  await advance(clock, GAP_MS);
+  let live = 0;
+  t0 = elapsedMs();
+  for (let k = 0; k < n; k++) if (s.resolve(tokens[order[k]])) live++;
+  const resolveMs = elapsedMs() - t0;
+  check(live === n, `resolve found ${live} of ${n}`);
+
+  await advance(clock, GAP_MS);
+  t0 = elapsedMs();
+  for (let k = 0; k < n; k++) s.touch(tokens[order[k]]);
+  const touchMs = elapsedMs() - t0;
+
+  // Untimed: touch again all but every 100th token, so exactly 1 % were last used a GAP earlier.
+  await advance(clock, GAP_MS);
+  for (let i = 0; i < n; i++) if (i % 100 !== 0) s.touch(tokens[i]);
+  await advance(clock, TTL_MS - GAP_MS + 1);
+
+  t0 = elapsedMs();
+  const removedOne = await s.sweep();
+  const sweepOnePercentMs = elapsedMs() - t0;
+  check(removedOne === onePercent, `1 % sweep removed ${removedOne}, expected ${onePercent}`);
+  check(s.size() === n - onePercent, `size after 1 % sweep is ${s.size()}`);
+
+  // Back to N, then everything past the TTL: a mass expiry of N tokens.
+  for (let i = 0; i < onePercent; i++) s.mint();
+  await advance(clock, TTL_MS + 1);
+  gcFull();
+  const probe = startLoopProbe();
+  await sleep(50);
+  probe.reset();
+  t0 = elapsedMs();
+  const removedAll = await s.sweep();
+  const sweepAllMs = elapsedMs() - t0;
+  await sleep(30); // let the probes fire once after a sweep that never yielded
+  const loop = probe.stop();
+  check(removedAll === n, `mass expiry removed ${removedAll}, expected ${n}`);
+  check(s.size() === 0, `size after mass expiry is ${s.size()}`);
+  const sweepYields = s.store?.stats().sweepYields;
+  s.close?.();
+
+  return {
+    name,
+    label: adapter.label,
+    n,
+    mintPerSec: (n / mintMs) * 1000,
+    touchPerSec: (n / touchMs) * 1000,
+    resolvePerSec: (n / resolveMs) * 1000,
+    touchResolvePerSec: ((2 * n) / (touchMs + resolveMs)) * 1000,
+    sweepOnePercentMs,
+    sweepAllMs,
+    heapBytesPerToken,
+    loopHistogramMaxMs: loop.histogramMaxMs,
+    loopProbeMaxMs: loop.probeMaxMs,
+    ...(sweepYields !== undefined ? { sweepYields } : {}),
+  };
+}
+
+/**
+ * The gateway as deployed: the default token generator (32 CSPRNG bytes, base58). Shows what
+ * minting really costs and what a real token string occupies on the heap.
+ */
+async function measureRealTokens(n) {
+  const { MemoryTokenStore } = await import('../dist/tokens/memory-store.js');
+  gcFull();
+  const base = memNow();
+  const store = new MemoryTokenStore({ ttlMs: TTL_MS, maxTokens: n });
+  const t0 = elapsedMs();
+  for (let i = 0; i < n; i++) store.mintSync(CONTRACT);
+  const mintMs = elapsedMs() - t0;
+  gcFull();
+  const heapBytesPerToken = (memNow() - base) / n;
+  check(store.sizeSync() === n, 'real-token store size');
+  return { n, mintPerSec: (n / mintMs) * 1000, heapBytesPerToken };
+}
+
+async function childMain(name, n, realN) {
+  const result = await measureStore(name, n);
+  if (name === 'gateway' && realN > 0) {
+    gcFull();
+    result.realTokens = await measureRealTokens(realN);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function runChild(name, n, realN) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--max-old-space-size=8192', SELF, '--child', name, String(n), String(realN)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line));
+      else resolve({ name, label: STORES[name].label, error: `exit ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}` });
+    });
+  });
+}
+
+/** Runs every store, one child each, one after another (two cores: no overlap). */
+export async function run({ n = 1_000_000, realN = 200_000, stores = Object.keys(STORES), log = () => {} } = {}) {
+  const results = [];
+  for (const name of stores) {
+    const t0 = elapsedMs();
+    const r = await runChild(name, n, realN);
+    log(`  token store ${name}: ${r.error ?? 'done'} (${((elapsedMs() - t0) / 1000).toFixed(1)} s)`);
+    results.push(r);
+  }
+  return results;
+}
+
+if (process.argv[2] === '--child') {
+  await childMain(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
+} else if (process.argv[1] === SELF) {
+  const n = Number(process.argv[2] ?? 1_000_000);
+  console.log(JSON.stringify(await run({ n, log: console.error }), null, 2));
+}
