@@ -126,7 +126,7 @@ export class ClientConnection<R> {
       return;
     }
     const attested = await this.deps.tokens.acquire(token).catch((err: unknown) => {
-      this.connLog.warn({ err: err instanceof Error ? err.message : String(err) }, 'token store unavailable');
+      this.connLog.debug({ err: err instanceof Error ? err.message : String(err) }, 'token store unavailable');
       return null;
     });
     if (attested === null) {

@@ -160,10 +160,13 @@ export class GatewayServer<R> {
   }
 
   async health(): Promise<Record<string, unknown>> {
+    // A shared store that is away makes the gateway degraded, not its health check broken.
+    const tokens = await this.opts.tokens.size().catch(() => null);
     return {
-      status: this.accepting ? 'ok' : 'stopping',
+      status: !this.accepting ? 'stopping' : tokens === null ? 'degraded' : 'ok',
       version: this.opts.version,
-      tokens: await this.opts.tokens.size(),
+      tokens,
+      tokenStore: tokens === null ? 'unavailable' : 'ok',
       connections: this.connections.size,
       uptimeSeconds: Math.floor(Number(process.hrtime.bigint() - this.startedAt) / 1e9),
     };

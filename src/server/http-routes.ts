@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { isTokenStoreUnavailable } from '../tokens/redis-errors.js';
 import type { TokenStore } from '../tokens/types.js';
 import { isContractInstanceId } from './contract-key.js';
 import type { HostPolicy } from './host-check.js';
@@ -145,7 +146,15 @@ async function servePage(
     res.end();
     return;
   }
-  const minted = await deps.tokens.mint(key);
+  let minted;
+  try {
+    minted = await deps.tokens.mint(key);
+  } catch (err) {
+    if (!isTokenStoreUnavailable(err)) throw err;
+    // The store logs the outage once per episode; a page load only gets told to come back.
+    send(res, 503, 'token store unavailable; try again later\n', { 'Retry-After': 5, 'Cache-Control': 'no-store' });
+    return;
+  }
   if (!minted.ok) {
     deps.onCapacityRefusal();
     send(res, 503, 'too many live tokens; try again later\n', {

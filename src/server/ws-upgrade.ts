@@ -112,7 +112,8 @@ export async function upgrade(
       try {
         attested = await deps.tokens.acquire(token);
       } catch (err) {
-        deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'token store unavailable; upgrade refused');
+        // The store logs each outage once; per-request lines would flood during one.
+        deps.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'token store unavailable; upgrade refused');
         rejectUpgrade(socket, 503, 'token store unavailable; try again later', { 'Retry-After': '5' });
         return;
       }

@@ -1,12 +1,22 @@
 import type { GatewayConfig } from '../config/keys.js';
 import type { Logger } from '../logging.js';
 import { MemoryTokenStore } from './memory-store.js';
+import { RedisTokenStore } from './redis-store.js';
 import type { TokenStore } from './types.js';
 
-/** `token-store = "memory"` (the default) or a Redis URL shared by several gateways (§8). */
+/**
+ * `token-store = "memory"` (the default) or a Redis URL shared by several gateways (§8).
+ * An unreachable Redis rejects here, once, so the daemon can exit instead of limping on.
+ */
 export async function openTokenStore(cfg: GatewayConfig, log: Logger): Promise<TokenStore> {
   const ttlMs = cfg.tokenTtlSeconds * 1000;
   if (cfg.tokenStore === 'memory') return new MemoryTokenStore({ ttlMs, maxTokens: cfg.maxTokens });
-  void log;
-  throw new Error('redis token store not available in this build');
+  const store = await RedisTokenStore.create({
+    url: cfg.tokenStore,
+    ttlMs,
+    maxTokens: cfg.maxTokens,
+    logger: log.child({ component: 'token-store' }),
+  });
+  log.info({ store: store.where }, 'tokens are shared through Redis');
+  return store;
 }

@@ -94,7 +94,6 @@ type ScriptedRedis = Redis & ScriptCommands;
 type ScriptedPipeline = ReturnType<Redis['pipeline']> & {
   ngTouch(key: string, index: string, ttl: number, token: string): unknown;
   ngRefresh(key: string, index: string, lease: number, field: string, token: string, c: string, k: string, i: string): unknown;
-  // prettier-ignore
   ngRelease(key: string, index: string, idle: number, field: string, token: string, c: string, k: string, i: string, recreate: '0' | '1'): unknown;
 };
 
