@@ -1,14 +1,15 @@
 /**
  * `npm run bench`: every benchmark of issue 6, one after another (the machine may have two
- * cores: nothing runs in parallel), then a Markdown report on stdout and in docs/PERFORMANCE.md.
+ * cores: nothing runs in parallel), then a Markdown report on stdout and in docs/PERFORMANCE.md
+ * (between its bench markers; the hand-written analysis around them is kept).
  *   node bench/run.mjs [--quick] [--only token-store,websocket,memory,startup]
  * --quick (N = 100,000, short rounds) is for trying the harness; its report is not written.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { elapsedMs } from './lib/clock.mjs';
 import { REPO } from './lib/processes.mjs';
-import { loadAverage, machine, renderReport } from './lib/report.mjs';
+import { loadAverage, machine, mergeIntoDocument, renderReport } from './lib/report.mjs';
 import * as memory from './memory.mjs';
 import * as startup from './startup.mjs';
 import * as tokenStore from './token-store.mjs';
@@ -54,6 +55,7 @@ const report = renderReport({
 });
 process.stdout.write(report);
 if (!quick && only === undefined) {
-  writeFileSync(join(REPO, 'docs', 'PERFORMANCE.md'), report);
+  const doc = join(REPO, 'docs', 'PERFORMANCE.md');
+  writeFileSync(doc, mergeIntoDocument(existsSync(doc) ? readFileSync(doc, 'utf8') : undefined, report));
   log('written to docs/PERFORMANCE.md');
 }

@@ -56,10 +56,7 @@ export async function run({ seconds = 2, rounds = 3, warmupSeconds = 0.5, log = 
     const connectOp = (s) => () => connectRequestClose(commandUrl(s.port, s.token()), frames.get, answer.length);
     const results = { connect: { gateway: [], bare: [] }, rtt1: { gateway: [], bare: [] }, rtt8: { gateway: [], bare: [] } };
 
-    for (const [name, s] of Object.entries(servers)) {
-      await closedLoop({ concurrency: 8, seconds: warmupSeconds, op: connectOp(s) });
-      void name;
-    }
+    for (const s of Object.values(servers)) await closedLoop({ concurrency: 8, seconds: warmupSeconds, op: connectOp(s) });
     for (let r = 0; r < rounds; r++) {
       for (const [name, s] of Object.entries(servers)) {
         results.connect[name].push(await closedLoop({ concurrency: 8, seconds, op: connectOp(s) }));

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CONFIG_KEYS } from './config/keys.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { renderDefaultsToml, renderEffectiveJson, renderEffectiveToml } from './config/render.js';
 import { ConfigError, UsageError, type RawValue } from './config/validate.js';
+import { VERSION } from './version.js';
 
 export interface CliIo {
   readonly stdout: (s: string) => void;
@@ -11,11 +11,6 @@ export interface CliIo {
 }
 
 export type DaemonStarter = (config: LoadedConfig) => Promise<number>;
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
-}
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -61,7 +56,7 @@ function parseArgs(argv: readonly string[], io: CliIo): ParsedCommand {
   let parsed: ParsedCommand | undefined;
   const program = new Command('node-gateway')
     .description('Client-facing gateway of a Freenet-style node')
-    .version(packageVersion(), '-V, --version')
+    .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showSuggestionAfterError(true)
@@ -74,7 +69,7 @@ function parseArgs(argv: readonly string[], io: CliIo): ParsedCommand {
       .command('config')
       .description('print the effective configuration (TOML with sources), or the defaults')
       .option('--json', 'print as JSON')
-      .option('--defaults', 'print the annotated default config file'),
+      .addOption(new Option('--defaults', 'print the annotated default config file').conflicts('json')),
   ).action(() => {
     const o = config.opts<{ json?: boolean; defaults?: boolean }>();
     const own = givenFlags(config);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { lockDataDir, makeDataDir } from './data-dir.js';
 import { CONFIG_KEYS } from './config/keys.js';
 import type { LoadedConfig } from './config/load.js';
 import { displayValue } from './config/render.js';
@@ -14,11 +14,7 @@ import { MemoryTokenStore } from './tokens/memory-store.js';
 import { openTokenStore } from './tokens/open-store.js';
 import { takeSnapshot, writeSnapshot } from './tokens/snapshot-file.js';
 import type { TokenStore } from './tokens/types.js';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
-}
+import { VERSION } from './version.js';
 
 function logEffectiveConfig(log: Logger, loaded: LoadedConfig): void {
   for (const spec of CONFIG_KEYS) {
@@ -30,6 +26,9 @@ function logEffectiveConfig(log: Logger, loaded: LoadedConfig): void {
   }
   if (loaded.configFile !== undefined && loaded.ignoredFileKeys.length > 0) {
     log.info({ file: loaded.configFile, keys: loaded.ignoredFileKeys }, "ignoring Freenet node keys the gateway does not use");
+  }
+  for (const v of loaded.unknownVariables) {
+    log.warn({ variable: v.name, nearest: v.nearest }, 'unknown FREENET_* variable ignored');
   }
 }
 
@@ -51,7 +50,7 @@ function restoreTokens(log: Logger, store: MemoryTokenStore, dataDir: string): v
   log.info({ restored: r.restored, dropped: r.dropped }, 'tokens restored from snapshot');
 }
 
-function waitForSignal(log: Logger): Promise<NodeJS.Signals> {
+function waitForSignal(log: Logger, lastWords: () => void): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const first = (sig: NodeJS.Signals) => {
       process.off('SIGTERM', first);
@@ -59,6 +58,7 @@ function waitForSignal(log: Logger): Promise<NodeJS.Signals> {
       // A second signal means "now": the operator is not willing to wait for the grace period.
       const again = (sig2: NodeJS.Signals) => {
         log.warn({ signal: sig2 }, 'second signal during shutdown; exiting immediately');
+        lastWords();
         process.exit(sig2 === 'SIGINT' ? 130 : 143);
       };
       process.on('SIGTERM', again);
@@ -74,16 +74,32 @@ function waitForSignal(log: Logger): Promise<NodeJS.Signals> {
 export async function runDaemon(loaded: LoadedConfig): Promise<number> {
   const cfg = loaded.config;
   const log = createLogger(cfg.logLevel, cfg.logFormat);
-  const version = packageVersion();
-  log.info({ version, pid: process.pid }, 'node-gateway starting');
+  log.info({ version: VERSION }, 'node-gateway starting');
   logEffectiveConfig(log, loaded);
 
+  let unlock: () => void;
   try {
-    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+    makeDataDir(cfg.dataDir);
+    const lock = lockDataDir(cfg.dataDir);
+    if (!lock.ok) {
+      log.fatal({ dataDir: cfg.dataDir, pid: lock.holder }, 'data-dir is in use by another running node-gateway');
+      return 75; // EX_TEMPFAIL: it may be free once the other one stops
+    }
+    unlock = lock.release;
   } catch (err) {
     log.fatal({ dataDir: cfg.dataDir, err: (err as Error).message }, 'cannot create data-dir');
     return 73; // EX_CANTCREAT
   }
+  try {
+    return await serve(loaded, log);
+  } finally {
+    unlock();
+  }
+}
+
+async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
+  const cfg = loaded.config;
+  const version = VERSION;
 
   let tokens: TokenStore;
   try {
@@ -114,6 +130,7 @@ export async function runDaemon(loaded: LoadedConfig): Promise<number> {
   const metrics = new GatewayMetrics({
     liveTokens: () => tokens.size(),
     connections: () => server.connectionCount,
+    expiredTotal: () => tokens.stats().expired,
   });
   const server: GatewayServer<NodeRequest> = new GatewayServer({
     log,
@@ -134,7 +151,8 @@ export async function runDaemon(loaded: LoadedConfig): Promise<number> {
 
   try {
     const addr = await server.start();
-    log.info({ address: addr.address, port: addr.port }, `listening on ${addr.address}:${addr.port}`);
+    // Said at any log level: with port 0 it is the only way to learn the port.
+    log.child({}, { level: 'info' }).info({ address: addr.address, port: addr.port }, `listening on ${addr.address}:${addr.port}`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     log.fatal({ err: (err as Error).message, code }, 'cannot listen');
@@ -143,12 +161,8 @@ export async function runDaemon(loaded: LoadedConfig): Promise<number> {
     return 69;
   }
 
-  const signal = await waitForSignal(log);
-  const graceMs = cfg.shutdownTimeoutSeconds * 1000;
-  log.info({ signal, graceMs }, 'shutting down');
-  // The grace period covers everything; stragglers get most of it, saving gets the rest.
-  await server.stop(Math.max(100, graceMs - 500));
-  if (tokens instanceof MemoryTokenStore) {
+  const saveTokens = (): void => {
+    if (!(tokens instanceof MemoryTokenStore)) return;
     try {
       const entries = tokens.snapshot();
       writeSnapshot(cfg.dataDir, entries);
@@ -156,7 +170,14 @@ export async function runDaemon(loaded: LoadedConfig): Promise<number> {
     } catch (err) {
       log.error({ err: (err as Error).message }, 'token snapshot not saved');
     }
-  }
+  };
+  // Even an impatient second Ctrl-C keeps the open pages' tokens: saving takes milliseconds.
+  const signal = await waitForSignal(log, saveTokens);
+  const graceMs = cfg.shutdownTimeoutSeconds * 1000;
+  log.info({ signal, graceMs }, 'shutting down');
+  // The grace period covers everything; stragglers get most of it, saving gets the rest.
+  await server.stop(Math.max(100, graceMs - 500));
+  saveTokens();
   await node.close();
   await tokens.close();
   log.info('stopped');

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import type { RawValue } from './validate.js';
 import { mergeConfig, type ResolvedConfig } from './merge.js';
-import { loadConfigFile, readDotenv } from './sources.js';
+import { loadConfigFile, readDotenv, unknownEnvVariables } from './sources.js';
 
 export interface LoadOptions {
   /** Key flags that were given on the command line (TOML key → raw). */
@@ -21,6 +21,8 @@ export interface LoadedConfig extends ResolvedConfig {
   readonly envFile: string | undefined;
   /** Freenet node keys in the file that the gateway ignores (logged once at start). */
   readonly ignoredFileKeys: readonly string[];
+  /** FREENET_* variables (environment or .env) that name no key: likely typos. */
+  readonly unknownVariables: readonly { name: string; nearest: string }[];
 }
 
 /** Reads every source and merges them; throws ConfigError (exit 78) on any bad input. */
@@ -64,5 +66,6 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
     configFile: file?.path,
     envFile: dot?.path,
     ignoredFileKeys: file?.ignoredKeys ?? [],
+    unknownVariables: unknownEnvVariables({ ...dot?.vars, ...opts.env }),
   };
 }

@@ -1,5 +1,6 @@
 import { stringify } from 'smol-toml';
 import { CONFIG_KEYS, type ConfigValue, type KeySpec } from './keys.js';
+import type { LoadedConfig } from './load.js';
 import type { ResolvedConfig } from './merge.js';
 import { describeSource, redactUrl } from './validate.js';
 
@@ -14,12 +15,13 @@ function tomlValue(value: ConfigValue): string {
 }
 
 /** `node-gateway config`: the effective configuration as TOML, each value's source in a comment. */
-export function renderEffectiveToml(resolved: ResolvedConfig, configFile: string | undefined): string {
-  const lines = [
-    '# node-gateway effective configuration',
-    `# config file: ${configFile ?? 'none'}`,
-    '',
-  ];
+export function renderEffectiveToml(resolved: LoadedConfig, configFile: string | undefined): string {
+  const lines = ['# node-gateway effective configuration', `# config file: ${configFile ?? 'none'}`];
+  if (resolved.ignoredFileKeys.length > 0) {
+    lines.push(`# ignored Freenet node keys in the file: ${resolved.ignoredFileKeys.join(', ')}`);
+  }
+  for (const v of resolved.unknownVariables) lines.push(`# unknown variable ${v.name} ignored (did you mean ${v.nearest}?)`);
+  lines.push('');
   for (const spec of CONFIG_KEYS) {
     const value = resolved.config[spec.prop];
     const source = describeSource(resolved.provenance[spec.prop]);

@@ -97,10 +97,26 @@ function mustBeFile(path: string, from: string): void {
   } catch (err) {
     throw new ConfigError(`config file ${path} (from ${from}) cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  if (!st.isFile()) throw new ConfigError(`config file ${path} (from ${from}) is not a regular file`);
+  // /dev/null is the usual way to say "no config file": read as the empty file it is.
+  if (st.isDirectory()) throw new ConfigError(`config file ${path} (from ${from}) is a directory`);
 }
 
 const KNOWN = CONFIG_KEYS.map((k) => k.key);
+
+/** A key that starts with what was typed wins (`token-ttl` → `token-ttl-seconds`), else edit distance. */
+export function nearestKey(typed: string, known: readonly string[]): string {
+  const prefixed = known.filter((k) => k.startsWith(typed));
+  return prefixed.length > 0 ? closest(typed, prefixed) : closest(typed, [...known]);
+}
+
+/** FREENET_* variables the gateway does not know: most likely typos, worth one line. */
+export function unknownEnvVariables(env: Readonly<Record<string, string | undefined>>): { name: string; nearest: string }[] {
+  const known = new Set(['FREENET_CONFIG', ...CONFIG_KEYS.map((k) => k.env)]);
+  const names = [...known];
+  return Object.keys(env)
+    .filter((n) => n.startsWith('FREENET_') && !known.has(n))
+    .map((name) => ({ name, nearest: nearestKey(name, names) }));
+}
 
 /** Kebab-case keys, snake_case accepted as a synonym; unknown keys are errors that suggest the nearest. */
 function normalize(path: string, parsed: unknown): LoadedFile {
@@ -122,7 +138,7 @@ function normalize(path: string, parsed: unknown): LoadedFile {
       ignoredKeys.push(rawKey);
     } else {
       throw new ConfigError(
-        `unknown key ${JSON.stringify(rawKey)} in config file ${path}; did you mean ${JSON.stringify(closest(key, KNOWN))}?`,
+        `unknown key ${JSON.stringify(rawKey)} in config file ${path}; did you mean ${JSON.stringify(nearestKey(key, KNOWN))}?`,
       );
     }
   }

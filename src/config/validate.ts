@@ -44,7 +44,7 @@ export function describeSource(p: Provenance): string {
 export type RawValue = string | readonly string[] | bigint | number | boolean | unknown;
 
 function showRaw(raw: RawValue): string {
-  if (typeof raw === 'bigint') return raw.toString();
+  if (typeof raw === 'bigint' || typeof raw === 'number') return String(raw);
   const json = JSON.stringify(raw, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
   return json ?? String(raw);
 }
@@ -59,7 +59,9 @@ function fail(spec: KeySpec, source: Provenance, raw: RawValue, why: string): ne
 const HOST_NAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
 
 export function isHostOrIp(s: string): boolean {
-  return isIP(s) !== 0 || HOST_NAME.test(s);
+  if (isIP(s) !== 0) return true;
+  // All digits and dots is an IPv4 address or nothing: 1.2.3.4.5 and 999.1.1.1 are not host names.
+  return !/^[0-9.]+$/.test(s) && HOST_NAME.test(s);
 }
 
 function parseInt(spec: KeySpec, min: number, max: number, raw: RawValue, source: Provenance): number {
@@ -67,7 +69,7 @@ function parseInt(spec: KeySpec, min: number, max: number, raw: RawValue, source
   if (typeof raw === 'bigint') {
     if (raw < BigInt(min) || raw > BigInt(max)) fail(spec, source, raw, 'is out of range');
     n = Number(raw);
-  } else if (typeof raw === 'string') {
+  } else if (typeof raw === 'string' && source.kind !== 'file') {
     // Whole decimal numbers only: Number() would accept '', ' 5', '1e3', '0x10' and '1.0'.
     if (!/^-?[0-9]+$/.test(raw)) fail(spec, source, raw, 'is not a whole decimal number');
     const big = BigInt(raw);
@@ -75,6 +77,8 @@ function parseInt(spec: KeySpec, min: number, max: number, raw: RawValue, source
     n = Number(big);
   } else if (typeof raw === 'number') {
     fail(spec, source, raw, 'is not a whole decimal number (TOML floats are not accepted)');
+  } else if (typeof raw === 'string') {
+    fail(spec, source, raw, 'is a string; write the number without quotes');
   } else {
     fail(spec, source, raw, 'is not a whole decimal number');
   }
@@ -137,6 +141,10 @@ export function redactUrl(s: string): string {
   try {
     const u = new URL(s);
     if (u.password !== '') u.password = '***';
+    // ioredis also takes a password from the query string.
+    for (const k of [...u.searchParams.keys()]) {
+      if (/pass|secret|token|auth/i.test(k)) u.searchParams.set(k, '***');
+    }
     return u.toString();
   } catch {
     return s.replace(/\/\/[^@/]*@/, '//***@');

@@ -14,7 +14,7 @@ export interface ConnectionEvents {
   connectionClosed(): void;
   message(label: string): void;
   authFailure(): void;
-  messageRejected(reason: 'too_large'): void;
+  messageRejected(reason: 'too_large' | 'malformed'): void;
 }
 
 export interface ConnectionDeps<R> {
@@ -40,7 +40,7 @@ export class ClientConnection<R> {
   /** Requests run one after another, so a put is stored before the get that follows it. */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
-  private readonly connLog: Logger;
+  private connLog: Logger;
 
   constructor(
     private readonly ws: WebSocket,
@@ -61,7 +61,7 @@ export class ClientConnection<R> {
     });
     ws.on('message', (data, isBinary) => this.onMessage(toBytes(data), isBinary));
     ws.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || err.code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') {
         deps.events.messageRejected('too_large');
         this.connLog.warn('message over max-message-bytes; connection closed with 1009');
       } else {
@@ -101,6 +101,7 @@ export class ClientConnection<R> {
     switch (inbound.kind) {
       case 'malformed':
         this.deps.events.message('malformed');
+        this.deps.events.messageRejected('malformed');
         this.send(this.deps.api.errorResponse(`malformed request: ${inbound.reason}`));
         return;
       case 'disconnect':
@@ -145,6 +146,7 @@ export class ClientConnection<R> {
     }
     this.token = token;
     this.attested = attested;
+    this.connLog = this.connLog.child({ tokenFp: tokenFingerprint(token), contract: attested.contractId });
   }
 
   /** Close 4401 and make sure nothing already queued runs. */

@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { CleanupLoop } from '../tokens/cleanup-loop.js';
@@ -16,7 +16,6 @@ import { upgrade } from './ws-upgrade.js';
 export interface GatewayEvents extends ConnectionEvents {
   tokenIssued(): void;
   tokenRefused(): void;
-  tokensExpired(n: number): void;
   cleanupRun(durationMs: number): void;
 }
 
@@ -28,7 +27,6 @@ export const NO_EVENTS: GatewayEvents = {
   messageRejected() {},
   tokenIssued() {},
   tokenRefused() {},
-  tokensExpired() {},
   cleanupRun() {},
 };
 
@@ -86,8 +84,14 @@ export class GatewayServer<R> {
         onTokenIssued: () => this.events.tokenIssued(),
       }),
     );
+    const httpHandler = this.http.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
     this.http.on('upgrade', (req, socket, head: Buffer) => {
       socket.on('error', () => socket.destroy());
+      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+        // Upgrade: h2c and friends: ignore the offer and answer as plain HTTP/1.1.
+        serveAsPlainHttp(req, socket as Socket, httpHandler);
+        return;
+      }
       upgrade(
         { log: opts.log, hosts, tokens: opts.tokens, wss: this.wss, accepting: () => this.accepting },
         req,
@@ -113,7 +117,6 @@ export class GatewayServer<R> {
       onRun: (run) => {
         this.events.cleanupRun(run.durationMs);
         if (run.removed > 0) {
-          this.events.tokensExpired(run.removed);
           opts.log.info(
             { removed: run.removed, remaining: run.remaining, durationMs: Math.round(run.durationMs * 100) / 100 },
             'expired tokens removed',
@@ -189,8 +192,12 @@ export class GatewayServer<R> {
     this.heartbeat = setInterval(() => {
       for (const conn of this.connections) {
         // No pong since the last ping: a half-open socket that will never fire close by itself.
-        if (!conn.alive) conn.terminate();
-        else conn.ping();
+        if (!conn.alive) {
+          this.opts.log.info({ conn: conn.id }, 'no answer to the last ping; connection terminated');
+          conn.terminate();
+        } else {
+          conn.ping();
+        }
       }
     }, period);
     this.heartbeat.unref();
@@ -209,12 +216,34 @@ export class GatewayServer<R> {
     this.http.closeIdleConnections();
     for (const conn of this.connections) conn.goingAway();
     const deadline = Date.now() + graceMs;
+    const sleepUntilDeadline = () => new Promise<void>((r) => setTimeout(r, Math.max(0, deadline - Date.now())));
     while (this.connections.size > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 25));
     }
-    for (const conn of this.connections) conn.terminate();
+    for (const conn of this.connections) {
+      this.opts.log.info({ conn: conn.id }, 'terminating a connection that did not finish closing in time');
+      conn.terminate();
+    }
+    // Responses still being sent (a large file) get the rest of the grace period, not a cut.
+    await Promise.race([httpClosed, sleepUntilDeadline()]);
     this.http.closeAllConnections();
-    await Promise.race([httpClosed, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 250))]);
     await Promise.race([cleanupStopped, new Promise((r) => setTimeout(r, 1000))]);
   }
+}
+
+/** Answers a request that came with a non-WebSocket Upgrade header through the normal handler. */
+function serveAsPlainHttp(
+  req: IncomingMessage,
+  socket: Socket,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): void {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.once('finish', () => {
+    res.detachSocket(socket);
+    socket.end();
+  });
+  handler(req, res);
 }

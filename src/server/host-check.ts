@@ -53,13 +53,18 @@ export function hostnameOf(hostHeader: string): string | undefined {
     const end = h.indexOf(']');
     if (end < 0) return undefined;
     const rest = h.slice(end + 1);
-    if (rest !== '' && !/^:[0-9]{1,5}$/.test(rest)) return undefined;
+    if (rest !== '' && !validPort(rest.slice(1))) return undefined;
     const v6 = h.slice(1, end);
     return isIP(v6) === 6 ? v6 : undefined;
   }
-  const m = /^([^:]+)(?::([0-9]{1,5}))?$/.exec(h);
+  const m = /^([^:]+)(?::([^:]*))?$/.exec(h);
   if (m === null || m[1] === undefined) return undefined;
+  if (m[2] !== undefined && !validPort(m[2])) return undefined;
   return m[1].replace(/\.$/, '');
+}
+
+function validPort(p: string): boolean {
+  return /^[0-9]{1,5}$/.test(p) && Number(p) <= 65535;
 }
 
 function isLoopback(name: string): boolean {

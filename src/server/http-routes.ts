@@ -1,10 +1,12 @@
+import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { isTokenStoreUnavailable } from '../tokens/redis-errors.js';
 import type { TokenStore } from '../tokens/types.js';
 import { isContractInstanceId } from './contract-key.js';
 import type { HostPolicy } from './host-check.js';
-import { safeSegments, type WebAppSource } from './webapps.js';
+import { readWhole, safeSegments, type WebAppFile, type WebAppSource } from './webapps.js';
 
 export interface HttpDeps {
   readonly log: Logger;
@@ -33,6 +35,26 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
+const PAGE_HEADERS = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+} as const;
+
+/**
+ * A page load may come from a navigation (any site may link here) but not from another site's
+ * script or subresource: browsers say which through Origin and the Sec-Fetch-* headers.
+ */
+function pageLoadAllowed(req: IncomingMessage, hosts: HostPolicy): boolean {
+  const site = req.headers['sec-fetch-site'];
+  const mode = req.headers['sec-fetch-mode'];
+  if (site === 'cross-site' && mode !== undefined && mode !== 'navigate') return false;
+  const origin = req.headers.origin;
+  if (origin !== undefined && mode !== 'navigate') return hosts.originAllowed(origin, req.headers.host);
+  return true;
+}
+
 function injectToken(html: string, token: string): string {
   const script = `<script>window.__FREENET_AUTH_TOKEN__ = "${token}";</script>`;
   const at = html.search(/<\/head\s*>/i);
@@ -59,7 +81,12 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
 
 /** The path without its query: queries may carry credentials and are never logged. */
 export function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
+  let url = req.url ?? '/';
+  // Absolute-form request targets (RFC 9112 §3.2.2) carry scheme and authority first.
+  if (!url.startsWith('/')) {
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
+    url = m === null ? url : url.slice(m[0].length) || '/';
+  }
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 }
@@ -78,6 +105,10 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   if (path === '/metrics' && deps.metrics !== undefined) {
     const m = await deps.metrics();
     send(res, 200, m.body, { 'Content-Type': m.contentType, 'Cache-Control': 'no-store' });
+    return;
+  }
+  if (path === '/v1/contract/command' || path === '/v1/contract/command/') {
+    send(res, 426, 'this is the WebSocket client API: connect with a WebSocket\n', { Upgrade: 'websocket' });
     return;
   }
   if (!path.startsWith(WEB_PREFIX)) {
@@ -111,7 +142,8 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     send(res, 400, 'invalid path\n');
     return;
   }
-  if (segments.length === 0) {
+  // The page itself, however it is named, always carries a fresh token.
+  if (segments.length === 0 || (segments.length === 1 && segments[0] === 'index.html')) {
     await servePage(deps, key, app, req, res);
     return;
   }
@@ -120,12 +152,24 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     send(res, 404, 'not found\n');
     return;
   }
+  serveFile(file, req, res);
+}
+
+/** Files on disk are streamed: twenty slow readers of a large file must not hold twenty copies. */
+function serveFile(file: WebAppFile, req: IncomingMessage, res: ServerResponse): void {
+  const size = file.kind === 'buffer' ? file.body.length : file.size;
   res.writeHead(200, {
     'Content-Type': file.contentType,
-    'Content-Length': file.body.length,
+    'Content-Length': size,
     'X-Content-Type-Options': 'nosniff',
   });
-  res.end(req.method === 'HEAD' ? undefined : file.body);
+  if (req.method === 'HEAD') {
+    res.end();
+  } else if (file.kind === 'buffer') {
+    res.end(file.body);
+  } else {
+    pipeline(createReadStream(file.path), res).catch(() => res.destroy());
+  }
 }
 
 async function servePage(
@@ -135,14 +179,20 @@ async function servePage(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const index = await app.file(['index.html']);
+  const indexFile = await app.file(['index.html']);
+  const index = indexFile === undefined ? undefined : await readWhole(indexFile);
   if (index === undefined) {
-    send(res, 404, 'web app has no index.html\n');
+    send(res, 404, 'web app has no index.html (or it is larger than 8 MiB)\n');
+    return;
+  }
+  if (!pageLoadAllowed(req, deps.hosts)) {
+    // Another site's script may not mint tokens (it could exhaust max-tokens for everyone).
+    send(res, 403, 'cross-site page load refused\n');
     return;
   }
   if (req.method === 'HEAD') {
     // A token minted for a HEAD request could never reach a page: mint nothing.
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.writeHead(200, { ...PAGE_HEADERS });
     res.end();
     return;
   }
@@ -165,13 +215,10 @@ async function servePage(
   }
   deps.onTokenIssued?.();
   const token = minted.token;
-  const html = Buffer.from(injectToken(index.body.toString('utf8'), token), 'utf8');
+  const html = Buffer.from(injectToken(index.toString('utf8'), token), 'utf8');
   res.writeHead(200, {
-    'Content-Type': 'text/html; charset=utf-8',
+    ...PAGE_HEADERS,
     'Content-Length': html.length,
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
     Authorization: `Bearer ${token}`,
     // Not HttpOnly: the official client library reads it from document.cookie.
     'Set-Cookie': `authorization=Bearer ${token}; Path=${WEB_PREFIX}${key}; SameSite=Strict; Max-Age=${deps.tokenTtlSeconds}`,

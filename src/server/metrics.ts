@@ -51,6 +51,11 @@ export interface MetricsSources {
   readonly liveTokens: () => number | Promise<number>;
   /** Open WebSocket connections. */
   readonly connections: () => number;
+  /**
+   * Tokens expired so far, as the store counts them (sweeps, lazy refusals, room made at the cap).
+   * When given, `node_gateway_tokens_expired_total` follows it and `tokensExpired()` is not needed.
+   */
+  readonly expiredTotal?: () => number;
 }
 
 export interface GatewayMetricsOptions {
@@ -160,10 +165,23 @@ export class GatewayMetrics {
       help: 'Auth tokens minted (one per web app page load).',
       registers,
     });
+    const expiredTotal = sources.expiredTotal;
     this.#tokensExpired = new Counter({
       name: 'node_gateway_tokens_expired_total',
       help: 'Auth tokens removed because they stayed idle for token-ttl-seconds.',
       registers,
+      ...(expiredTotal !== undefined
+        ? {
+            collect(this: Counter) {
+              // The store's own total is the truth; a counter only ever moves up with it.
+              const v = expiredTotal();
+              if (Number.isFinite(v) && v >= 0) {
+                this.reset();
+                this.inc(v);
+              }
+            },
+          }
+        : {}),
     });
     this.#tokensRefused = new Counter({
       name: 'node_gateway_tokens_refused_total',

@@ -2,9 +2,18 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import mime from 'mime-types';
 
-export interface WebAppFile {
-  readonly body: Buffer;
-  readonly contentType: string;
+/** A file of a web app: in memory (from a contract's state) or on disk, streamed when served. */
+export type WebAppFile =
+  | { readonly kind: 'buffer'; readonly body: Buffer; readonly contentType: string }
+  | { readonly kind: 'disk'; readonly path: string; readonly size: number; readonly contentType: string };
+
+/** The page is read whole to inject the token: anything bigger is not a page. */
+export const MAX_INDEX_BYTES = 8 * 1024 * 1024;
+
+export async function readWhole(file: WebAppFile): Promise<Buffer | undefined> {
+  if (file.kind === 'buffer') return file.body;
+  if (file.size > MAX_INDEX_BYTES) return undefined;
+  return readFile(file.path);
 }
 
 /** One contract's web app. `path` is already split into safe segments. */
@@ -64,7 +73,7 @@ export class DirectoryWebApps implements WebAppSource {
           if (real !== realDir && !real.startsWith(realDir + sep)) return undefined;
           const st = await stat(real);
           if (!st.isFile()) return undefined;
-          return { body: await readFile(real), contentType: contentTypeFor(real) };
+          return { kind: 'disk', path: real, size: st.size, contentType: contentTypeFor(real) };
         } catch {
           return undefined;
         }
@@ -92,7 +101,11 @@ export function webAppFromFiles(files: ReadonlyMap<string, Uint8Array>): WebApp 
     file: async (segments) => {
       const body = files.get(segments.join('/'));
       if (body === undefined) return undefined;
-      return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), contentType: contentTypeFor(segments.at(-1) ?? '') };
+      return {
+        kind: 'buffer',
+        body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        contentType: contentTypeFor(segments.at(-1) ?? ''),
+      };
     },
   };
 }

@@ -40,6 +40,13 @@ export interface SnapshotEntry {
   readonly idleMs: number;
 }
 
+/** Totals a store keeps for metrics; expiries include tokens refused lazily before any sweep. */
+export interface TokenStoreCounters {
+  readonly issued: number;
+  readonly expired: number;
+  readonly refused: number;
+}
+
 export interface TokenStore {
   /** Mint a fresh token bound to `contractId`; refused at the cap. */
   mint(contractId: string): Promise<MintResult>;
@@ -57,4 +64,5 @@ export interface TokenStore {
   /** Live (unexpired-or-not-yet-swept) tokens held. */
   size(): Promise<number>;
   close(): Promise<void>;
+  stats(): Readonly<TokenStoreCounters>;
 }

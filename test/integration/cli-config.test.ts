@@ -239,3 +239,20 @@ describe('the daemon (real executable)', () => {
     expect(out.split('\n').some((l) => l.startsWith('{'))).toBe(false);
   });
 });
+
+describe('config command edges', () => {
+  it('--json and --defaults together are a usage error; --config /dev/null means no settings', () => {
+    const cwd = scratch();
+    expect(runCli(['config', '--json', '--defaults'], { cwd, env: cleanEnv({}, cwd) }).status).toBe(64);
+    const c = configJson(['--config', '/dev/null'], cwd);
+    expect(c.configFile).toBe('/dev/null');
+    expect(c.keys['token-ttl-seconds']?.source).toBe('default');
+  });
+
+  it('names the ignored Freenet keys in its output', () => {
+    const cwd = scratch();
+    writeFileSync(join(cwd, 'freenet.config.toml'), 'mode = "network"\n');
+    const r = runCli(['config'], { cwd, env: cleanEnv({}, cwd) });
+    expect(r.stdout).toContain('# ignored Freenet node keys in the file: mode');
+  });
+});

@@ -216,3 +216,32 @@ describe('config validation: every integer key rejects bad values from every sou
     expect(mergeConfig(input({ flags: { 'ws-api-address': '::1' } })).config.wsApiAddress).toBe('::1');
   });
 });
+
+describe('config edges found by a fresh user', () => {
+  it('masks passwords in a Redis URL query string too', async () => {
+    const { redactUrl } = await import('../../src/config/validate.js');
+    expect(redactUrl('redis://u:pw@h:6379/?password=qpass&db=1')).not.toMatch(/pw@|qpass/);
+  });
+
+  it('shows TOML inf and nan as what they are', () => {
+    expect(() => mergeConfig(input({ file: { path: '/f.toml', values: { 'max-tokens': Infinity } } }))).toThrow(/Infinity/);
+    expect(() => mergeConfig(input({ file: { path: '/f.toml', values: { 'max-tokens': NaN } } }))).toThrow(/NaN/);
+  });
+
+  it('refuses quoted numbers in TOML, as it refuses 1e3', () => {
+    expect(() => mergeConfig(input({ file: { path: '/f.toml', values: { 'token-ttl-seconds': '300' } } }))).toThrow(/without quotes/);
+  });
+
+  it('refuses dotted numbers that are no IPv4 address', () => {
+    for (const a of ['1.2.3.4.5', '999.1.1.1', '1.2.3']) {
+      expect(() => mergeConfig(input({ flags: { 'ws-api-address': a } })), a).toThrow(/ws-api-address/);
+    }
+  });
+
+  it('suggests the key that starts with what was typed', async () => {
+    const { nearestKey } = await import('../../src/config/sources.js');
+    expect(nearestKey('token-ttl', CONFIG_KEYS.map((k) => k.key))).toBe('token-ttl-seconds');
+    expect(nearestKey('max-token', CONFIG_KEYS.map((k) => k.key))).toBe('max-tokens');
+    expect(nearestKey('log-levle', CONFIG_KEYS.map((k) => k.key))).toBe('log-level');
+  });
+});

@@ -41,6 +41,8 @@ describe('HostPolicy (DNS-rebinding guard)', () => {
     expect(hostnameOf('[::1]:80')).toBe('::1');
     expect(hostnameOf('Example.ORG:8080')).toBe('example.org');
     expect(hostnameOf('x:99999999')).toBeUndefined();
+    expect(hostnameOf('x:99999')).toBeUndefined();
+    expect(hostnameOf('x:65535')).toBe('x');
   });
 });
 
