@@ -6,6 +6,7 @@
  * --quick (N = 100,000, short rounds) is for trying the harness; its report is not written.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { elapsedMs } from './lib/clock.mjs';
 import { REPO } from './lib/processes.mjs';
@@ -23,7 +24,7 @@ const log = (s) => process.stderr.write(`${s}\n`);
 
 const sections = [
   ['startup', 'startup', () => startup.run({ repetitions: quick ? 3 : 9 })],
-  ['token-store', 'tokenStore', () => tokenStore.run({ n: quick ? 100_000 : 1_000_000, realN: quick ? 20_000 : 200_000, log })],
+  ['token-store', 'tokenStore', () => tokenStore.run({ n: quick ? 100_000 : 1_000_000, realN: quick ? 20_000 : 100_000, log })],
   ['websocket', 'websocket', () => websocket.run({ seconds: quick ? 1 : 2, rounds: quick ? 1 : 3, log })],
   ['memory', 'memory', () => memory.run({ connections: 2000, log })],
 ];
@@ -43,6 +44,18 @@ for (const [name, key, fn] of sections) {
   log(`${name}: ${results[key].error ? `failed: ${results[key].error}` : 'done'} in ${((elapsedMs() - s0) / 1000).toFixed(1)} s`);
 }
 
+/** Which code was measured: the commit, and the source files that differed from it. */
+function treeState() {
+  try {
+    const git = (...a) => execFileSync('git', a, { cwd: REPO, encoding: 'utf8' });
+    const head = git('rev-parse', '--short', 'HEAD').trim();
+    const dirty = git('status', '--porcelain', '--', 'src', 'bin').split('\n').filter(Boolean).map((l) => l.slice(3));
+    return dirty.length === 0 ? `${head}` : `${head} plus uncommitted changes to ${dirty.join(', ')}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
 const report = renderReport({
   results,
@@ -52,6 +65,7 @@ const report = renderReport({
   totalSeconds: (elapsedMs() - t0) / 1000,
   loadStart,
   loadEnd: loadAverage(),
+  tree: treeState(),
 });
 process.stdout.write(report);
 if (!quick && only === undefined) {

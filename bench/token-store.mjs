@@ -5,8 +5,9 @@
  *
  * What every child does, with the same tokens and the same (seeded) random access order:
  *   mint N → heap per token (Δ heapUsed+external after gc) → resolve N → touch N →
- *   age 1 % of the tokens past the TTL → sweep (1 % expired) → refill to N → age all →
- *   sweep (100 % expired = mass expiry of N) with the event loop watched.
+ *   age 1 % of the tokens past the TTL → sweep (1 % expired) → refill to N → age all, add 1 %
+ *   live → sweep (mass expiry of N, 1 % survive) → refill to N → age all → sweep (100 % of N).
+ *   Both mass expiries run with the event loop watched.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,21 @@ function check(cond, what) {
 async function advance(clock, ms) {
   clock.advance(ms);
   await sleep(5);
+}
+
+/** One sweep, timed, with the event loop watched from a quiet start (after a full GC). */
+async function timedSweep(s) {
+  gcFull();
+  const probe = startLoopProbe();
+  await sleep(50);
+  probe.reset();
+  // The histogram's first interval after a reset is not recorded: let it tick before the sweep.
+  await sleep(5);
+  const t0 = elapsedMs();
+  const removed = await s.sweep();
+  const ms = elapsedMs() - t0;
+  await sleep(30); // let the probes fire once after a sweep that never yielded
+  return { removed, ms, loop: probe.stop() };
 }
 
 async function measureStore(name, n) {
@@ -81,20 +97,20 @@ async function measureStore(name, n) {
   check(removedOne === onePercent, `1 % sweep removed ${removedOne}, expected ${onePercent}`);
   check(s.size() === n - onePercent, `size after 1 % sweep is ${s.size()}`);
 
-  // Back to N, then everything past the TTL: a mass expiry of N tokens.
+  // Mass expiry, twice: N expired while 1 % of the tokens are still live (a store cannot take a
+  // shortcut such as clearing everything), then N expired out of N (100 %).
   for (let i = 0; i < onePercent; i++) s.mint();
   await advance(clock, TTL_MS + 1);
-  gcFull();
-  const probe = startLoopProbe();
-  await sleep(50);
-  probe.reset();
-  t0 = elapsedMs();
-  const removedAll = await s.sweep();
-  const sweepAllMs = elapsedMs() - t0;
-  await sleep(30); // let the probes fire once after a sweep that never yielded
-  const loop = probe.stop();
-  check(removedAll === n, `mass expiry removed ${removedAll}, expected ${n}`);
-  check(s.size() === 0, `size after mass expiry is ${s.size()}`);
+  for (let i = 0; i < onePercent; i++) s.mint();
+  const mass = await timedSweep(s);
+  check(mass.removed === n, `mass expiry removed ${mass.removed}, expected ${n}`);
+  check(s.size() === onePercent, `size after mass expiry is ${s.size()}, expected ${onePercent}`);
+
+  for (let i = onePercent; i < n; i++) s.mint();
+  await advance(clock, TTL_MS + 1);
+  const all = await timedSweep(s);
+  check(all.removed === n, `100 % sweep removed ${all.removed}, expected ${n}`);
+  check(s.size() === 0, `size after 100 % sweep is ${s.size()}`);
   const sweepYields = s.store?.stats().sweepYields;
   s.close?.();
 
@@ -107,10 +123,14 @@ async function measureStore(name, n) {
     resolvePerSec: (n / resolveMs) * 1000,
     touchResolvePerSec: ((2 * n) / (touchMs + resolveMs)) * 1000,
     sweepOnePercentMs,
-    sweepAllMs,
+    sweepMassMs: mass.ms,
+    sweepAllMs: all.ms,
     heapBytesPerToken,
-    loopHistogramMaxMs: loop.histogramMaxMs,
-    loopProbeMaxMs: loop.probeMaxMs,
+    // Worst of the two mass expiries, each watched by both probes.
+    loopHistogramMaxMs: Math.max(mass.loop.histogramMaxMs, all.loop.histogramMaxMs),
+    loopProbeMaxMs: Math.max(mass.loop.probeMaxMs, all.loop.probeMaxMs),
+    loopDuringMass: mass.loop,
+    loopDuringAll: all.loop,
     ...(sweepYields !== undefined ? { sweepYields } : {}),
   };
 }
@@ -162,7 +182,7 @@ function runChild(name, n, realN) {
 }
 
 /** Runs every store, one child each, one after another (two cores: no overlap). */
-export async function run({ n = 1_000_000, realN = 200_000, stores = Object.keys(STORES), log = () => {} } = {}) {
+export async function run({ n = 1_000_000, realN = 100_000, stores = Object.keys(STORES), log = () => {} } = {}) {
   const results = [];
   for (const name of stores) {
     const t0 = elapsedMs();

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import type { LogFormat, LogLevel } from './config/keys.js';
 
 export type { Logger };
@@ -30,7 +30,13 @@ export function createLogger(level: LogLevel, format: LogFormat): Logger {
   // Synchronous writes: a daemon that exits right after a fatal line must not lose it.
   const stream =
     format === 'pretty'
-      ? pretty({ sync: true, colorize: process.stdout.isTTY === true, destination: 1 })
+      ? loadPretty()({ sync: true, colorize: process.stdout.isTTY === true, destination: 1 })
       : pino.destination({ dest: 1, sync: true });
   return pino(options, stream);
+}
+
+/** pino-pretty is only for people at a terminal; the JSON default does not pay for loading it. */
+function loadPretty(): typeof import('pino-pretty').PinoPretty {
+  const require = createRequire(import.meta.url);
+  return require('pino-pretty') as typeof import('pino-pretty').PinoPretty;
 }

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, read once from package.json (one level above dist/ and src/). */
+/** The package version, read once from package.json: above src/ and dist/, or above dist/bundle/. */
 export const VERSION: string = (() => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'node-gateway' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // try the next place
+    }
+  }
+  return '0.0.0';
 })();

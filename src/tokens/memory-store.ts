@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { systemMonotonicClock } from './clock.js';
-import { isWellFormedToken, newToken } from './token.js';
+import { flatAscii, isWellFormedToken, newToken } from './token.js';
 import type {
   AttestedContract,
   MintResult,
@@ -73,6 +73,8 @@ export class MemoryTokenStore implements TokenStore {
   /** Invariant: iteration order is non-decreasing `lastAccessed`. */
   readonly #idle = new Map<string, Rec>();
   readonly #inUse = new Map<string, Rec>();
+  /** The record last appended to #idle: the most recently used one. */
+  #newest: Rec | undefined;
   /** Highest time seen; a clock that steps back is clamped so idle ages never go negative or reorder. */
   #lastNow = -Infinity;
   #sweeping: Promise<SweepResult> | undefined;
@@ -100,7 +102,7 @@ export class MemoryTokenStore implements TokenStore {
   // ---- synchronous hot path ----
 
   /** `clientId` defaults to a random UUID (pooled entropy: cheap enough for every page load). */
-  mintSync(contractId: string, clientId: string = randomUUID()): MintResult {
+  mintSync(contractId: string, clientId: string = flatAscii(randomUUID())): MintResult {
     if (typeof contractId !== 'string' || contractId.length === 0) {
       throw new TypeError('contractId must be a non-empty string');
     }
@@ -121,8 +123,10 @@ export class MemoryTokenStore implements TokenStore {
     // 256 random bits do not collide; the loop guards an injected generator, not the RNG.
     while (this.#idle.has(token) || this.#inUse.has(token)) token = this.#generateToken();
 
-    const rec: Rec = { contractId, clientId, issuedAt, lastAccessed: now, users: 0 };
+    // Flat copies: a contract id sliced out of a request URL would otherwise keep the URL alive.
+    const rec: Rec = { contractId: flatAscii(contractId), clientId, issuedAt, lastAccessed: now, users: 0 };
     this.#idle.set(token, rec);
+    this.#newest = rec;
     this.#stats.issued++;
     return { ok: true, token, record: publicView(rec) };
   }
@@ -162,6 +166,7 @@ export class MemoryTokenStore implements TokenStore {
     rec.lastAccessed = this.#lastNow;
     this.#idle.delete(token);
     this.#idle.set(token, rec);
+    this.#newest = rec;
   }
 
   release(token: string): void {
@@ -173,6 +178,7 @@ export class MemoryTokenStore implements TokenStore {
     rec.lastAccessed = this.#now();
     this.#inUse.delete(token);
     this.#idle.set(token, rec); // newest access, so appending keeps the order
+    this.#newest = rec;
   }
 
   sizeSync(): number {
@@ -258,6 +264,7 @@ export class MemoryTokenStore implements TokenStore {
     const merged = [...this.#idle, ...incoming].sort((a, b) => a[1].lastAccessed - b[1].lastAccessed);
     this.#idle.clear();
     for (const [token, rec] of merged) this.#idle.set(token, rec);
+    this.#newest = merged.at(-1)?.[1];
 
     return { restored: kept.length, dropped: entries.length - kept.length };
   }
@@ -312,20 +319,41 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async #sweepInSlices(): Promise<SweepResult> {
+    let now = this.#now();
+    // Everything idle has expired (a mass expiry): drop the whole map in O(1) instead of deleting
+    // a million entries one by one, which also makes V8 rehash the table several times.
+    // #newest may have left the idle map since (acquired, or refused as expired); its last access
+    // is still no older than any idle token's, so if it has expired, every idle token has.
+    const newest = this.#newest;
+    if (newest !== undefined && this.#idle.size > 0 && this.#isExpired(newest, now)) {
+      const removed = this.#idle.size;
+      this.#idle.clear();
+      this.#stats.expired += removed;
+      this.#stats.sweepVisited += 1;
+      return { removed, remaining: this.#size() };
+    }
     let removed = 0;
     let sliceStart = performance.now();
-    for (;;) {
-      const n = this.#removeExpiredHead(this.#now(), CHECK_EVERY);
-      removed += n;
-      if (n < CHECK_EVERY) break; // reached a live token or the end
-      if (performance.now() - sliceStart >= this.#yieldEveryMs) {
+    // One iterator for the whole run: a fresh one would first step over every deleted slot left at
+    // the front of the table, making a long sweep quadratic.
+    const it = this.#idle.entries();
+    for (let step = it.next(); !step.done; step = it.next()) {
+      const [token, rec] = step.value;
+      this.#stats.sweepVisited++;
+      if (!this.#isExpired(rec, now)) break;
+      this.#idle.delete(token);
+      this.#stats.expired++;
+      removed++;
+      if (removed % CHECK_EVERY === 0 && performance.now() - sliceStart >= this.#yieldEveryMs) {
         this.#stats.sweepYields++;
         await yieldToEventLoop();
         sliceStart = performance.now();
+        now = this.#now();
       }
     }
     return { removed, remaining: this.#size() };
   }
+
 }
 
 /** A copy, so callers cannot move `lastAccessed` behind the store's back and break the order. */

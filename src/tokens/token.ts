@@ -10,9 +10,18 @@ export const TOKEN_BYTES = 32;
  */
 const WELL_FORMED = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 
+/**
+ * A flat copy of an ASCII string. V8 keeps strings built by concatenation (base58 encoders) or
+ * sliced from larger ones (`randomUUID`'s batch) as ropes or slices; held a million times over in
+ * the token map they cost ~1.4 KB a token instead of ~60 bytes (docs/PERFORMANCE.md).
+ */
+export function flatAscii(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
+}
+
 /** A fresh auth token: 32 bytes from the CSPRNG, base58 (Bitcoin alphabet), as Freenet's AuthToken. */
 export function newToken(): string {
-  return bs58.encode(randomBytes(TOKEN_BYTES));
+  return flatAscii(bs58.encode(randomBytes(TOKEN_BYTES)));
 }
 
 /**
