@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -44,6 +45,16 @@ export class ContractStore {
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly putTx: (c: Omit<StoredContract, 'stateVersion'>) => PutOutcome;
   private readonly replaceTx: (instanceId: Uint8Array, state: Uint8Array) => { changed: boolean; stateVersion: number } | undefined;
+  /**
+   * Recent states, written through on every change. A Get is the hot path of the client API and a
+   * SQLite read costs two lock system calls; this process is the database's only writer (the
+   * data-dir lock), so the cache cannot go stale.
+   */
+  private readonly states = new LRUCache<string, StoredState>({
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (v) => v.state.length + v.codeHash.length + 64,
+    maxEntrySize: 1024 * 1024,
+  });
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -99,24 +110,44 @@ export class ContractStore {
     };
   }
 
+  /** The stored state (shared with the cache: callers must not modify the bytes). */
   getState(instanceId: Uint8Array): StoredState | undefined {
+    const key = cacheKey(instanceId);
+    const cached = this.states.get(key);
+    if (cached !== undefined) return cached;
     const row = this.stmts.getState.get(blob(instanceId)) as StateRow | undefined;
-    return row === undefined ? undefined : { codeHash: plain(row.code_hash), state: plain(row.state), stateVersion: row.state_version };
+    if (row === undefined) return undefined;
+    const stored = { codeHash: plain(row.code_hash), state: plain(row.state), stateVersion: row.state_version };
+    this.states.set(key, stored);
+    return stored;
   }
 
   /** Stores a contract (already verified) and its state; an existing contract gets the new state. */
   put(contract: Omit<StoredContract, 'stateVersion'>): PutOutcome {
-    return this.putTx(contract);
+    const outcome = this.putTx(contract);
+    // After the commit: the cache only ever holds what is on disk.
+    this.states.set(cacheKey(contract.instanceId), {
+      codeHash: new Uint8Array(contract.codeHash),
+      state: new Uint8Array(contract.state),
+      stateVersion: outcome.stateVersion,
+    });
+    return outcome;
   }
 
   /** Replaces the state of a stored contract; undefined if the contract is unknown. */
   replaceState(instanceId: Uint8Array, state: Uint8Array): { changed: boolean; stateVersion: number } | undefined {
+    const key = cacheKey(instanceId);
+    this.states.delete(key);
     return this.replaceTx(instanceId, state);
   }
 
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+function cacheKey(instanceId: Uint8Array): string {
+  return Buffer.from(instanceId.buffer, instanceId.byteOffset, instanceId.byteLength).toString('latin1');
 }
 
 interface StateRow {

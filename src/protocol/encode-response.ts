@@ -29,6 +29,24 @@ import type { ContractKeyMsg, ContractMsg, HostResponseMsg, UpdateDataMsg } from
 
 type Offset = flatbuffers.Offset;
 
+/** The builder's write position; private in its typings, but the format it writes is fixed. */
+interface BuilderInternals {
+  space: number;
+}
+
+/**
+ * A ubyte vector, byte for byte what the generated `create…Vector` helpers write, in one copy:
+ * they add one byte per call, ~10 µs for a 1 KiB state and ~165 ms for 16 MiB.
+ */
+export function byteVector(b: flatbuffers.Builder, data: Uint8Array): Offset {
+  b.startVector(1, data.length, 1);
+  const internals = b as unknown as BuilderInternals;
+  internals.space -= data.length;
+  b.dataBuffer().setPosition(internals.space);
+  b.dataBuffer().bytes().set(data, internals.space);
+  return b.endVector();
+}
+
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -74,7 +92,7 @@ function buildResponse(b: flatbuffers.Builder, r: HostResponseMsg): [HostRespons
     case 'get-response': {
       const key = buildKey(b, r.key);
       const contract = r.contract === undefined ? 0 : buildContractContainer(b, r.contract);
-      const state = GetResponse.createStateVector(b, r.state);
+      const state = byteVector(b, r.state);
       GetResponse.startGetResponse(b);
       GetResponse.addKey(b, key);
       GetResponse.addContract(b, contract);
@@ -83,7 +101,7 @@ function buildResponse(b: flatbuffers.Builder, r: HostResponseMsg): [HostRespons
     }
     case 'update-response': {
       const key = buildKey(b, r.key);
-      const summary = UpdateResponse.createSummaryVector(b, r.summary);
+      const summary = byteVector(b, r.summary);
       return contractResponse(b, ContractResponseType.UpdateResponse, UpdateResponse.createUpdateResponse(b, key, summary));
     }
     case 'update-notification': {
@@ -102,23 +120,23 @@ function contractResponse(b: flatbuffers.Builder, type: ContractResponseType, bo
 }
 
 function buildInstanceId(b: flatbuffers.Builder, id: Uint8Array): Offset {
-  return ContractInstanceId.createContractInstanceId(b, ContractInstanceId.createDataVector(b, id));
+  return ContractInstanceId.createContractInstanceId(b, byteVector(b, id));
 }
 
 /** The library always writes the code vector, empty when the code hash is unknown. */
 function buildKey(b: flatbuffers.Builder, key: ContractKeyMsg): Offset {
   const instance = buildInstanceId(b, key.instanceId);
-  const code = ContractKey.createCodeVector(b, key.codeHash ?? EMPTY);
+  const code = byteVector(b, key.codeHash ?? EMPTY);
   return ContractKey.createContractKey(b, instance, code);
 }
 
 function buildContractContainer(b: flatbuffers.Builder, c: ContractMsg): Offset {
   const code = ContractCode.createContractCode(
     b,
-    ContractCode.createDataVector(b, c.code),
-    ContractCode.createCodeHashVector(b, c.codeHash),
+    byteVector(b, c.code),
+    byteVector(b, c.codeHash),
   );
-  const parameters = WasmContractV1.createParametersVector(b, c.parameters);
+  const parameters = byteVector(b, c.parameters);
   const key = buildKey(b, c.key);
   WasmContractV1.startWasmContractV1(b);
   WasmContractV1.addData(b, code);
@@ -136,28 +154,28 @@ function buildUpdateData(b: flatbuffers.Builder, u: UpdateDataMsg): Offset {
 function buildUpdateBody(b: flatbuffers.Builder, u: UpdateDataMsg): [UpdateDataType, Offset] {
   switch (u.kind) {
     case 'state':
-      return [UpdateDataType.StateUpdate, StateUpdate.createStateUpdate(b, StateUpdate.createStateVector(b, u.state))];
+      return [UpdateDataType.StateUpdate, StateUpdate.createStateUpdate(b, byteVector(b, u.state))];
     case 'delta':
-      return [UpdateDataType.DeltaUpdate, DeltaUpdate.createDeltaUpdate(b, DeltaUpdate.createDeltaVector(b, u.delta))];
+      return [UpdateDataType.DeltaUpdate, DeltaUpdate.createDeltaUpdate(b, byteVector(b, u.delta))];
     case 'state-and-delta': {
-      const state = StateAndDeltaUpdate.createStateVector(b, u.state);
-      const delta = StateAndDeltaUpdate.createDeltaVector(b, u.delta);
+      const state = byteVector(b, u.state);
+      const delta = byteVector(b, u.delta);
       return [UpdateDataType.StateAndDeltaUpdate, StateAndDeltaUpdate.createStateAndDeltaUpdate(b, state, delta)];
     }
     case 'related-state': {
       const related = buildInstanceId(b, u.relatedTo);
-      const state = RelatedStateUpdate.createStateVector(b, u.state);
+      const state = byteVector(b, u.state);
       return [UpdateDataType.RelatedStateUpdate, RelatedStateUpdate.createRelatedStateUpdate(b, related, state)];
     }
     case 'related-delta': {
       const related = buildInstanceId(b, u.relatedTo);
-      const delta = RelatedDeltaUpdate.createDeltaVector(b, u.delta);
+      const delta = byteVector(b, u.delta);
       return [UpdateDataType.RelatedDeltaUpdate, RelatedDeltaUpdate.createRelatedDeltaUpdate(b, related, delta)];
     }
     case 'related-state-and-delta': {
       const related = buildInstanceId(b, u.relatedTo);
-      const state = RelatedStateAndDeltaUpdate.createStateVector(b, u.state);
-      const delta = RelatedStateAndDeltaUpdate.createDeltaVector(b, u.delta);
+      const state = byteVector(b, u.state);
+      const delta = byteVector(b, u.delta);
       return [
         UpdateDataType.RelatedStateAndDeltaUpdate,
         RelatedStateAndDeltaUpdate.createRelatedStateAndDeltaUpdate(b, related, state, delta),

@@ -40,7 +40,8 @@ export class ClientConnection<R> {
   /** Requests run one after another, so a put is stored before the get that follows it. */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
-  private connLog: Logger;
+  /** Made on first use: most connections never log, and a fingerprint costs a SHA-256. */
+  private connLogCache: Logger | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -50,10 +51,6 @@ export class ClientConnection<R> {
   ) {
     this.token = auth?.token;
     this.attested = auth?.attested;
-    this.connLog = deps.log.child({
-      conn: id,
-      ...(auth !== undefined ? { tokenFp: tokenFingerprint(auth.token), contract: auth.attested.contractId } : {}),
-    });
     this.session = deps.api.openSession((bytes) => this.send(bytes));
     deps.events.connectionOpened();
     ws.on('pong', () => {
@@ -69,6 +66,16 @@ export class ClientConnection<R> {
       }
     });
     ws.on('close', (code) => this.onClose(code));
+  }
+
+  private get connLog(): Logger {
+    this.connLogCache ??= this.deps.log.child({
+      conn: this.id,
+      ...(this.token !== undefined && this.attested !== undefined
+        ? { tokenFp: tokenFingerprint(this.token), contract: this.attested.contractId }
+        : {}),
+    });
+    return this.connLogCache;
   }
 
   get authenticated(): boolean {
@@ -114,7 +121,7 @@ export class ClientConnection<R> {
         return;
       case 'request':
         this.deps.events.message(inbound.label);
-        this.connLog.trace({ kind: inbound.label, bytes: bytes.length }, 'request');
+        if (this.deps.log.isLevelEnabled('trace')) this.connLog.trace({ kind: inbound.label, bytes: bytes.length }, 'request');
         await this.session.handle(inbound.request, this.attested);
         return;
     }
@@ -146,7 +153,7 @@ export class ClientConnection<R> {
     }
     this.token = token;
     this.attested = attested;
-    this.connLog = this.connLog.child({ tokenFp: tokenFingerprint(token), contract: attested.contractId });
+    this.connLogCache = undefined;
   }
 
   /** Close 4401 and make sure nothing already queued runs. */
@@ -175,6 +182,8 @@ export class ClientConnection<R> {
 
   private onClose(code: number): void {
     const wasClosed = this.closed;
+    // Before the token is dropped, so the line still names its fingerprint.
+    if (this.deps.log.isLevelEnabled('debug')) this.connLog.debug({ code, invalidated: wasClosed }, 'connection closed');
     this.closed = true;
     this.session.close();
     if (this.token !== undefined) {
@@ -183,7 +192,6 @@ export class ClientConnection<R> {
     }
     this.deps.events.connectionClosed();
     this.deps.onClosed(this);
-    this.connLog.debug({ code, invalidated: wasClosed }, 'connection closed');
   }
 }
 

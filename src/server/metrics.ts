@@ -119,6 +119,7 @@ export class GatewayMetrics {
   readonly #connectionsTotal: Counter;
   readonly #connectionsClosed: Counter;
   readonly #messages: Counter<'type'>;
+  readonly #messageChildren = new Map<string, { inc(): void }>();
   readonly #rejected: Counter<'reason'>;
   readonly #cleanupDuration: Histogram;
 
@@ -258,7 +259,14 @@ export class GatewayMetrics {
 
   /** A client request of `kind` was received; anything outside MESSAGE_KINDS counts as `other`. */
   message(kind: MessageKind | string): void {
-    this.#messages.inc({ type: messageKindLabel(kind) });
+    const type = messageKindLabel(kind);
+    // Per message on the hot path: reuse the labelled child instead of hashing labels each time.
+    let child = this.#messageChildren.get(type);
+    if (child === undefined) {
+      child = this.#messages.labels({ type });
+      this.#messageChildren.set(type, child);
+    }
+    child.inc();
   }
 
   /** A client message was rejected; anything outside REJECT_REASONS counts as `other`. */

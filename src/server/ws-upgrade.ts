@@ -36,7 +36,9 @@ export function checkUpgrade(req: IncomingMessage, hosts: HostPolicy): UpgradeDe
   if (!hosts.originAllowed(headerValue(req.headers.origin), host)) {
     return { ok: false, status: 403, message: 'origin not allowed' };
   }
-  const query = new URL(req.url ?? '/', 'http://gateway.invalid').searchParams;
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const query = new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1));
   const encoding = headerValue(req.headers['encoding-protocol']) ?? query.get('encodingProtocol') ?? 'flatbuffers';
   if (!SUPPORTED_ENCODINGS.has(encoding)) {
     return { ok: false, status: 400, message: `unsupported encoding protocol ${shown(encoding)}; supported: flatbuffers` };

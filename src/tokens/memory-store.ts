@@ -47,7 +47,11 @@ export interface RestoreResult {
 }
 
 /** Internal record: the public fields plus how many open connections hold the token. */
-interface Rec extends AttestedContract {
+interface Rec {
+  readonly contractId: string;
+  readonly clientId: string;
+  readonly issuedAt: number;
+  lastAccessed: number;
   users: number;
 }
 
@@ -124,7 +128,7 @@ export class MemoryTokenStore implements TokenStore {
     while (this.#idle.has(token) || this.#inUse.has(token)) token = this.#generateToken();
 
     // Flat copies: a contract id sliced out of a request URL would otherwise keep the URL alive.
-    const rec: Rec = { contractId: flatAscii(contractId), clientId, issuedAt, lastAccessed: now, users: 0 };
+    const rec: Rec = { contractId: internContractId(contractId), clientId, issuedAt, lastAccessed: now, users: 0 };
     this.#idle.set(token, rec);
     this.#newest = rec;
     this.#stats.issued++;
@@ -356,9 +360,24 @@ export class MemoryTokenStore implements TokenStore {
 
 }
 
-/** A copy, so callers cannot move `lastAccessed` behind the store's back and break the order. */
+/** The live record, read-only by type: a lookup on the hot path allocates nothing. */
 function publicView(r: Rec): AttestedContract {
-  return { contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, lastAccessed: r.lastAccessed };
+  return r;
+}
+
+/**
+ * One flat copy per contract id: every page load of a contract would otherwise keep its own
+ * 64-byte copy (or a slice of the request URL). Bounded: a flood of distinct ids resets it.
+ */
+const contractIds = new Map<string, string>();
+function internContractId(id: string): string {
+  let s = contractIds.get(id);
+  if (s === undefined) {
+    if (contractIds.size >= 10_000) contractIds.clear();
+    s = flatAscii(id);
+    contractIds.set(s, s);
+  }
+  return s;
 }
 
 function isValidEntry(e: unknown): e is SnapshotEntry {

@@ -12,8 +12,11 @@ export interface AttestedContract {
   readonly clientId: string;
   /** Wall-clock epoch ms at issue; for display only, never for expiry. */
   readonly issuedAt: number;
-  /** Monotonic ms of the last access (or of the last connection close). Always a finite number. */
-  lastAccessed: number;
+  /**
+   * Monotonic ms of the last access (or of the last connection close). Always a finite number.
+   * Read-only: stores may hand out their live record rather than a copy (no allocation per lookup).
+   */
+  readonly lastAccessed: number;
 }
 
 /** Monotonic milliseconds; injectable so tests can move time without sleeping. */
