@@ -46,25 +46,43 @@ export interface RestoreResult {
   readonly dropped: number;
 }
 
-/** Internal record: the public fields plus how many open connections hold the token. */
+/**
+ * Internal record: the public fields, how many open connections hold the token, and its place in
+ * the idle list (oldest access first). A record in use is in no list: it cannot expire.
+ */
 interface Rec {
+  readonly token: string;
   readonly contractId: string;
   readonly clientId: string;
   readonly issuedAt: number;
   lastAccessed: number;
   users: number;
+  prev: Rec | undefined;
+  next: Rec | undefined;
 }
 
 /** Removals between looks at the real clock: reading it per removal would cost more than removing. */
 const CHECK_EVERY = 256;
 /** Bound on the work a mint at the cap does on the hot path; the cleanup loop does the bulk. */
 const MINT_RECLAIM_LIMIT = 64;
+/**
+ * Lookup tables. One JS Map of a million entries rehashes all of them inside a single `delete`
+ * when it shrinks (~90 ms measured), so a mass expiry could never yield often enough; 64 maps of
+ * ~16k entries each rehash in well under a millisecond.
+ */
+const SHARDS = 64;
+
+/** Cheap shard choice from the last characters: tokens are random base58. */
+function shardOf(token: string): number {
+  const n = token.length;
+  return n === 0 ? 0 : ((token.charCodeAt(n - 1) * 31 + (n > 1 ? token.charCodeAt(n - 2) : 0)) & 0x7fffffff) % SHARDS;
+}
 
 /**
- * The embedded token store (§3). Idle tokens sit in a Map kept in last-access order (an access
- * deletes and re-inserts, moving the token to the end), tokens in use sit in a second Map, so a
- * sweep walks from the oldest idle token and stops at the first unexpired one: its cost follows
- * what it removes, not what is held.
+ * The embedded token store (§3). Idle tokens sit in a doubly linked list in last-access order (an
+ * access unlinks a token and appends it), tokens in use in no list, so a sweep walks from the oldest
+ * idle token and stops at the first unexpired one: its cost follows what it removes, not what is
+ * held. Lookups go through sharded maps.
  */
 export class MemoryTokenStore implements TokenStore {
   readonly ttlMs: number;
@@ -74,11 +92,13 @@ export class MemoryTokenStore implements TokenStore {
   readonly #yieldEveryMs: number;
   readonly #generateToken: () => string;
 
-  /** Invariant: iteration order is non-decreasing `lastAccessed`. */
-  readonly #idle = new Map<string, Rec>();
-  readonly #inUse = new Map<string, Rec>();
-  /** The record last appended to #idle: the most recently used one. */
-  #newest: Rec | undefined;
+  readonly #shards: Map<string, Rec>[] = Array.from({ length: SHARDS }, () => new Map<string, Rec>());
+  #count = 0;
+  #inUseCount = 0;
+  /** Invariant: from #head along `next`, non-decreasing `lastAccessed`. */
+  #head: Rec | undefined;
+  #tail: Rec | undefined;
+  #idleCount = 0;
   /** Highest time seen; a clock that steps back is clamped so idle ages never go negative or reorder. */
   #lastNow = -Infinity;
   #sweeping: Promise<SweepResult> | undefined;
@@ -115,9 +135,9 @@ export class MemoryTokenStore implements TokenStore {
     const issuedAt = this.#wallClock();
     if (!Number.isFinite(issuedAt)) throw new RangeError(`wall clock returned a non-finite value: ${issuedAt}`);
 
-    if (this.#size() >= this.maxTokens) {
+    if (this.#count >= this.maxTokens) {
       this.#removeExpiredHead(now, MINT_RECLAIM_LIMIT);
-      if (this.#size() >= this.maxTokens) {
+      if (this.#count >= this.maxTokens) {
         this.#stats.refused++;
         return { ok: false, reason: 'capacity' };
       }
@@ -125,74 +145,73 @@ export class MemoryTokenStore implements TokenStore {
 
     let token = this.#generateToken();
     // 256 random bits do not collide; the loop guards an injected generator, not the RNG.
-    while (this.#idle.has(token) || this.#inUse.has(token)) token = this.#generateToken();
+    while (this.#get(token) !== undefined) token = this.#generateToken();
 
-    // Flat copies: a contract id sliced out of a request URL would otherwise keep the URL alive.
-    const rec: Rec = { contractId: internContractId(contractId), clientId, issuedAt, lastAccessed: now, users: 0 };
-    this.#idle.set(token, rec);
-    this.#newest = rec;
+    const rec: Rec = {
+      token,
+      contractId: internContractId(contractId),
+      clientId,
+      issuedAt,
+      lastAccessed: now,
+      users: 0,
+      prev: undefined,
+      next: undefined,
+    };
+    this.#shards[shardOf(token)]!.set(token, rec);
+    this.#count++;
+    this.#append(rec);
     this.#stats.issued++;
     return { ok: true, token, record: publicView(rec) };
   }
 
   /** Resolve and mark in use. Expired tokens are removed and refused even if no sweep ran yet. */
   acquireSync(token: string): AttestedContract | undefined {
-    const held = this.#inUse.get(token);
-    if (held !== undefined) {
-      held.users++;
-      held.lastAccessed = this.#now();
-      return publicView(held);
-    }
-    const rec = this.#liveIdle(token);
+    const rec = this.#live(token);
     if (rec === undefined) return undefined;
-    this.#idle.delete(token);
-    rec.users = 1;
+    if (rec.users === 0) {
+      this.#unlink(rec);
+      this.#inUseCount++;
+    }
+    rec.users++;
     rec.lastAccessed = this.#lastNow;
-    this.#inUse.set(token, rec);
     return publicView(rec);
   }
 
   /** Look a token up without marking it in use or counting it as an access. */
   resolveSync(token: string): AttestedContract | undefined {
-    const rec = this.#inUse.get(token) ?? this.#liveIdle(token);
+    const rec = this.#live(token);
     return rec === undefined ? undefined : publicView(rec);
   }
 
   touch(token: string): void {
-    const held = this.#inUse.get(token);
-    if (held !== undefined) {
-      held.lastAccessed = this.#now();
-      return;
-    }
     // An expired idle token is not revived by a late touch.
-    const rec = this.#liveIdle(token);
+    const rec = this.#live(token);
     if (rec === undefined) return;
     rec.lastAccessed = this.#lastNow;
-    this.#idle.delete(token);
-    this.#idle.set(token, rec);
-    this.#newest = rec;
+    if (rec.users === 0 && rec !== this.#tail) {
+      this.#unlink(rec);
+      this.#append(rec);
+    }
   }
 
   release(token: string): void {
-    const rec = this.#inUse.get(token);
-    if (rec === undefined) return; // unknown or already idle: releasing twice must not underflow
+    const rec = this.#get(token);
+    if (rec === undefined || rec.users === 0) return; // unknown or already idle: must not underflow
     rec.users--;
     if (rec.users > 0) return;
-    rec.users = 0;
+    this.#inUseCount--;
     rec.lastAccessed = this.#now();
-    this.#inUse.delete(token);
-    this.#idle.set(token, rec); // newest access, so appending keeps the order
-    this.#newest = rec;
+    this.#append(rec); // newest access, so appending keeps the order
   }
 
   sizeSync(): number {
-    return this.#size();
+    return this.#count;
   }
 
   /** Remove up to `limit` expired tokens in one synchronous pass. */
   sweepSync(limit = Infinity): SweepResult {
     const removed = this.#removeExpiredHead(this.#now(), limit);
-    return { removed, remaining: this.#size() };
+    return { removed, remaining: this.#count };
   }
 
   // ---- TokenStore (async) ----
@@ -206,7 +225,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async size(): Promise<number> {
-    return this.#size();
+    return this.#count;
   }
 
   /**
@@ -230,13 +249,17 @@ export class MemoryTokenStore implements TokenStore {
   snapshot(): SnapshotEntry[] {
     const now = this.#now();
     const out: SnapshotEntry[] = [];
-    for (const [token, r] of this.#idle) {
+    for (let r = this.#head; r !== undefined; r = r.next) {
       const idleMs = now - r.lastAccessed;
       if (idleMs >= this.ttlMs) continue; // already dead; restore would drop it anyway
-      out.push({ token, contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, idleMs });
+      out.push({ token: r.token, contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, idleMs });
     }
-    for (const [token, r] of this.#inUse) {
-      out.push({ token, contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, idleMs: 0 });
+    if (this.#inUseCount > 0) {
+      for (const shard of this.#shards) {
+        for (const r of shard.values()) {
+          if (r.users > 0) out.push({ token: r.token, contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, idleMs: 0 });
+        }
+      }
     }
     return out;
   }
@@ -252,24 +275,35 @@ export class MemoryTokenStore implements TokenStore {
     const valid: SnapshotEntry[] = [];
     for (const e of entries) {
       if (!isValidEntry(e) || !(e.idleMs < this.ttlMs)) continue;
-      if (seen.has(e.token) || this.#idle.has(e.token) || this.#inUse.has(e.token)) continue;
+      if (seen.has(e.token) || this.#get(e.token) !== undefined) continue;
       seen.add(e.token);
       valid.push(e);
     }
     valid.sort((a, b) => a.idleMs - b.idleMs);
-    const room = Math.max(0, this.maxTokens - this.#size());
-    const kept = valid.slice(0, room);
+    const kept = valid.slice(0, Math.max(0, this.maxTokens - this.#count));
 
-    const incoming: [string, Rec][] = kept.map((e) => [
-      e.token,
-      { contractId: e.contractId, clientId: e.clientId, issuedAt: e.issuedAt, lastAccessed: now - e.idleMs, users: 0 },
-    ]);
-    // Rebuild in one sorted pass so the last-access order holds whatever was already held.
-    const merged = [...this.#idle, ...incoming].sort((a, b) => a[1].lastAccessed - b[1].lastAccessed);
-    this.#idle.clear();
-    for (const [token, rec] of merged) this.#idle.set(token, rec);
-    this.#newest = merged.at(-1)?.[1];
-
+    const incoming: Rec[] = kept.map((e) => ({
+      token: flatAscii(e.token),
+      contractId: internContractId(e.contractId),
+      clientId: flatAscii(e.clientId),
+      issuedAt: e.issuedAt,
+      lastAccessed: now - e.idleMs,
+      users: 0,
+      prev: undefined,
+      next: undefined,
+    }));
+    // Rebuild the idle list in one sorted pass so the last-access order holds whatever was held.
+    const idle: Rec[] = [];
+    for (let r = this.#head; r !== undefined; r = r.next) idle.push(r);
+    const merged = [...idle, ...incoming].sort((a, b) => a.lastAccessed - b.lastAccessed);
+    this.#head = this.#tail = undefined;
+    this.#idleCount = 0;
+    for (const r of merged) {
+      r.prev = r.next = undefined;
+      this.#append(r);
+    }
+    for (const r of incoming) this.#shards[shardOf(r.token)]!.set(r.token, r);
+    this.#count += incoming.length;
     return { restored: kept.length, dropped: entries.length - kept.length };
   }
 
@@ -279,8 +313,8 @@ export class MemoryTokenStore implements TokenStore {
 
   // ---- internals ----
 
-  #size(): number {
-    return this.#idle.size + this.#inUse.size;
+  #get(token: string): Rec | undefined {
+    return this.#shards[shardOf(token)]!.get(token);
   }
 
   /** Monotonic now, validated: a NaN here would make a record that never expires (case C3). */
@@ -296,26 +330,51 @@ export class MemoryTokenStore implements TokenStore {
     return now - rec.lastAccessed >= this.ttlMs;
   }
 
-  /** The idle record for `token` if unexpired; an expired one is removed on the spot. */
-  #liveIdle(token: string): Rec | undefined {
-    const rec = this.#idle.get(token);
+  /** The record for `token` if in use or unexpired; an expired one is removed on the spot. */
+  #live(token: string): Rec | undefined {
+    const rec = this.#get(token);
     if (rec === undefined) return undefined;
-    if (this.#isExpired(rec, this.#now())) {
-      this.#idle.delete(token);
+    const now = this.#now();
+    if (rec.users === 0 && this.#isExpired(rec, now)) {
+      this.#drop(rec);
       this.#stats.expired++;
       return undefined;
     }
     return rec;
   }
 
+  #append(rec: Rec): void {
+    rec.prev = this.#tail;
+    rec.next = undefined;
+    if (this.#tail === undefined) this.#head = rec;
+    else this.#tail.next = rec;
+    this.#tail = rec;
+    this.#idleCount++;
+  }
+
+  #unlink(rec: Rec): void {
+    if (rec.prev === undefined) this.#head = rec.next;
+    else rec.prev.next = rec.next;
+    if (rec.next === undefined) this.#tail = rec.prev;
+    else rec.next.prev = rec.prev;
+    rec.prev = rec.next = undefined;
+    this.#idleCount--;
+  }
+
+  /** Forget an idle record entirely. */
+  #drop(rec: Rec): void {
+    this.#unlink(rec);
+    this.#shards[shardOf(rec.token)]!.delete(rec.token);
+    this.#count--;
+  }
+
   /** Remove expired tokens from the oldest end, stopping at the first live one or after `limit`. */
   #removeExpiredHead(now: number, limit: number): number {
     let removed = 0;
-    for (const [token, rec] of this.#idle) {
-      if (removed >= limit) break;
+    while (this.#head !== undefined && removed < limit) {
       this.#stats.sweepVisited++;
-      if (!this.#isExpired(rec, now)) break;
-      this.#idle.delete(token);
+      if (!this.#isExpired(this.#head, now)) break;
+      this.#drop(this.#head);
       removed++;
     }
     this.#stats.expired += removed;
@@ -324,45 +383,41 @@ export class MemoryTokenStore implements TokenStore {
 
   async #sweepInSlices(): Promise<SweepResult> {
     let now = this.#now();
-    // Everything idle has expired (a mass expiry): drop the whole map in O(1) instead of deleting
-    // a million entries one by one, which also makes V8 rehash the table several times.
-    // #newest may have left the idle map since (acquired, or refused as expired); its last access
-    // is still no older than any idle token's, so if it has expired, every idle token has.
-    const newest = this.#newest;
-    if (newest !== undefined && this.#idle.size > 0 && this.#isExpired(newest, now)) {
-      const removed = this.#idle.size;
-      this.#idle.clear();
+    // Every token expired and none in use (a mass expiry): start over with empty tables instead
+    // of a million deletes.
+    const tail = this.#tail;
+    if (tail !== undefined && this.#inUseCount === 0 && this.#isExpired(tail, now)) {
+      const removed = this.#count;
+      for (let i = 0; i < SHARDS; i++) this.#shards[i] = new Map<string, Rec>();
+      this.#head = this.#tail = undefined;
+      this.#count = this.#idleCount = 0;
       this.#stats.expired += removed;
       this.#stats.sweepVisited += 1;
-      return { removed, remaining: this.#size() };
+      return { removed, remaining: 0 };
     }
     let removed = 0;
     let sliceStart = performance.now();
-    // One iterator for the whole run: a fresh one would first step over every deleted slot left at
-    // the front of the table, making a long sweep quadratic.
-    const it = this.#idle.entries();
-    for (let step = it.next(); !step.done; step = it.next()) {
-      const [token, rec] = step.value;
-      this.#stats.sweepVisited++;
-      if (!this.#isExpired(rec, now)) break;
-      this.#idle.delete(token);
-      this.#stats.expired++;
-      removed++;
-      if (removed % CHECK_EVERY === 0 && performance.now() - sliceStart >= this.#yieldEveryMs) {
+    for (;;) {
+      const n = this.#removeExpiredHead(now, CHECK_EVERY);
+      removed += n;
+      if (n < CHECK_EVERY) break; // reached a live token or the end
+      if (performance.now() - sliceStart >= this.#yieldEveryMs) {
         this.#stats.sweepYields++;
         await yieldToEventLoop();
         sliceStart = performance.now();
         now = this.#now();
       }
     }
-    return { removed, remaining: this.#size() };
+    return { removed, remaining: this.#count };
   }
-
 }
 
-/** The live record, read-only by type: a lookup on the hot path allocates nothing. */
+/**
+ * A copy with the public fields only. The record itself holds its token and its neighbours in
+ * the idle list: handed out, it could end up in a log line (§3: never a token in a log).
+ */
 function publicView(r: Rec): AttestedContract {
-  return r;
+  return { contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, lastAccessed: r.lastAccessed };
 }
 
 /**

@@ -57,14 +57,16 @@ describe('mint', () => {
     if (a.ok && b.ok) expect(a.record.clientId).not.toBe(b.record.clientId);
   });
 
-  it('hands out the live record, read-only by type, without allocating per lookup', () => {
+  it('hands out copies holding only the public fields: never the token, nothing to corrupt expiry with', () => {
     const { store, clock, mint } = setup();
     const t = mint();
-    const a = store.resolveSync(t);
-    expect(store.resolveSync(t)).toBe(a);
-    clock.advance(10);
-    store.touch(t);
-    expect(a?.lastAccessed).toBe(store.resolveSync(t)?.lastAccessed);
+    const rec = store.resolveSync(t) as { lastAccessed: number };
+    expect(Object.keys(rec).sort()).toEqual(['clientId', 'contractId', 'issuedAt', 'lastAccessed']);
+    expect(JSON.stringify(store.acquireSync(t))).not.toContain(t);
+    store.release(t);
+    rec.lastAccessed = Number.POSITIVE_INFINITY;
+    clock.advance(TTL);
+    expect(store.resolveSync(t)).toBeUndefined();
   });
 });
 
@@ -481,19 +483,32 @@ describe('snapshot / restore', () => {
 });
 
 describe('mass expiry', () => {
-  it('every idle token expired at once: removed in one step, visiting one record', async () => {
+  it('every token expired at once and none in use: removed in one step, visiting one record', async () => {
     const { store, clock } = setup({ generateToken: counterTokens() });
     for (let i = 0; i < 50_000; i++) store.mintSync(CONTRACT);
+    clock.advance(TTL);
+    const visited = store.stats().sweepVisited;
+    expect(await store.sweep()).toEqual({ removed: 50_000, remaining: 0 });
+    expect(store.stats().sweepVisited - visited).toBe(1);
+    expect(store.stats().expired).toBe(50_000);
+    expect(store.sizeSync()).toBe(0);
+    // The store works as before afterwards.
+    const again = store.mintSync(CONTRACT);
+    expect(again.ok && store.resolveSync(again.token)).toBeTruthy();
+  });
+
+  it('every idle token expired while one is in use: the idle ones go, the one in use stays', async () => {
+    const { store, clock } = setup({ generateToken: counterTokens() });
+    for (let i = 0; i < 20_000; i++) store.mintSync(CONTRACT);
     const held = store.mintSync(CONTRACT);
     if (!held.ok) throw new Error('mint');
     store.acquireSync(held.token);
-    clock.advance(TTL);
-    const visited = store.stats().sweepVisited;
-    expect(await store.sweep()).toEqual({ removed: 50_000, remaining: 1 });
-    expect(store.stats().sweepVisited - visited).toBe(1);
-    expect(store.stats().expired).toBe(50_000);
-    // The token in use is untouched and still resolves.
+    clock.advance(TTL * 3);
+    expect(await store.sweep()).toEqual({ removed: 20_000, remaining: 1 });
     expect(store.resolveSync(held.token)?.contractId).toBe(CONTRACT);
+    store.release(held.token);
+    clock.advance(TTL);
+    expect(await store.sweep()).toEqual({ removed: 1, remaining: 0 });
   });
 
   it('the newest idle token leaving the map does not fool the whole-map shortcut', () => {
