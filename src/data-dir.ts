@@ -31,12 +31,21 @@ export function makeDataDir(path: string): void {
 
 const LOCK_FILE = 'node-gateway.pid';
 
-function alive(pid: number): boolean {
+/**
+ * Whether `pid` is a running node-gateway. After a crash or a reboot the pid in a stale lock
+ * often belongs to some other process, so being alive is not enough: on Linux its command line
+ * must name node-gateway too.
+ */
+function gatewayAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('node-gateway');
+  } catch {
+    return true; // no /proc: all we know is that it is alive
   }
 }
 
@@ -65,7 +74,7 @@ export function lockDataDir(dataDir: string): { ok: true; release: () => void } 
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) return { ok: false, holder };
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && gatewayAlive(holder)) return { ok: false, holder };
       unlinkSync(path);
     }
   }

@@ -59,6 +59,8 @@ export interface KeySpec {
   readonly defaultValue: ConfigValue | ((ctx: DefaultContext) => ConfigValue);
   /** How the default is written in docs when it is computed. */
   readonly defaultDoc?: string;
+  /** A sample value for the commented-out line of the example file, when there is no static default. */
+  readonly example?: string;
   /** Human wording of the valid values, used in errors and docs. */
   readonly valid: string;
   readonly description: string;
@@ -184,6 +186,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
       return `${base}/node-gateway`;
     },
     defaultDoc: '$XDG_DATA_HOME/node-gateway (else ~/.local/share/node-gateway)',
+    example: '/var/lib/node-gateway',
     valid: 'path',
     description: "Directory for the embedded node's database and the token snapshot.",
   },
@@ -196,6 +199,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: { type: 'path' },
     defaultValue: undefined,
     defaultDoc: 'unset',
+    example: '/srv/node-gateway/webapps',
     valid: 'path',
     description: 'Static web apps for local development, one folder per contract key.',
   },

@@ -78,7 +78,8 @@ export function renderDefaultsToml(): string {
     out.push(`# valid: ${spec.valid}`);
     out.push(`# flag: --${spec.flag}${spec.repeatable === true ? ' (repeatable)' : ''}   env: ${envDoc(spec)}`);
     if (typeof spec.defaultValue === 'function' || spec.defaultValue === undefined) {
-      out.push(`# ${spec.key} = ""  # default: ${spec.defaultDoc ?? 'unset'}`);
+      out.push(`# default: ${spec.defaultDoc ?? 'unset'}`);
+      out.push(`# ${spec.key} = ${tomlValue(spec.example ?? '')}`);
     } else {
       out.push(`${spec.key} = ${tomlValue(spec.defaultValue)}`);
     }

@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { CleanupLoop } from '../tokens/cleanup-loop.js';
+import { isTokenStoreUnavailable } from '../tokens/redis-errors.js';
 import type { TokenStore } from '../tokens/types.js';
 import type { ApiBinding } from './api-binding.js';
 import { AuthWarningLimiter } from './auth-warnings.js';
@@ -123,7 +124,11 @@ export class GatewayServer<R> {
           );
         }
       },
-      onError: (err) => opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'token cleanup failed'),
+      onError: (err) => {
+        // A shared store that is away is logged once per episode by the store itself.
+        const level = isTokenStoreUnavailable(err) ? 'debug' : 'error';
+        opts.log[level]({ err: err instanceof Error ? err.message : String(err) }, 'token cleanup failed');
+      },
     });
   }
 

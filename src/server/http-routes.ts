@@ -38,6 +38,9 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 const PAGE_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
   'Cache-Control': 'no-store',
+  // No other site may frame a page that carries a token (clickjacking, token minting).
+  'Content-Security-Policy': "frame-ancestors 'self'",
+  'X-Frame-Options': 'SAMEORIGIN',
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
 } as const;
@@ -49,7 +52,10 @@ const PAGE_HEADERS = {
 function pageLoadAllowed(req: IncomingMessage, hosts: HostPolicy): boolean {
   const site = req.headers['sec-fetch-site'];
   const mode = req.headers['sec-fetch-mode'];
+  const dest = req.headers['sec-fetch-dest'];
   if (site === 'cross-site' && mode !== undefined && mode !== 'navigate') return false;
+  // A navigation of a frame on another site is that site loading (and driving) the app unseen.
+  if (site === 'cross-site' && dest !== undefined && dest !== 'document') return false;
   const origin = req.headers.origin;
   if (origin !== undefined && mode !== 'navigate') return hosts.originAllowed(origin, req.headers.host);
   return true;

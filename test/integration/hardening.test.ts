@@ -1,4 +1,5 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,6 +105,12 @@ describe('HTTP edges', () => {
     expect(await status({ 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' })).toBe(200);
     expect(await status({ Origin: `http://127.0.0.1:${d.port}`, 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors' })).toBe(200);
     expect(await status({})).toBe(200);
+    // Another site framing the app: a navigation, but of an iframe.
+    expect(await status({ 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'iframe' })).toBe(403);
+    expect(await status({ 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' })).toBe(200);
+    const page = await fetch(`${d.base}/v1/contract/web/${EXAMPLE_KEY}/`);
+    expect(page.headers.get('content-security-policy')).toBe("frame-ancestors 'self'");
+    expect(page.headers.get('x-frame-options')).toBe('SAMEORIGIN');
   });
 });
 
@@ -133,9 +140,19 @@ describe('start-up edges', () => {
     expect(r.stdout).toMatch(/data-dir is in use/);
     await d.stop();
     running.pop();
-    // A lock left by a process that no longer exists does not block a start.
+    // A lock left by a process that no longer exists does not block a start…
     writeFileSync(join(dir, 'data', 'node-gateway.pid'), '999999999\n');
-    await start([], dir);
+    const d2 = await start([], dir);
+    await d2.stop();
+    running.pop();
+    // …nor one whose pid now belongs to some other program (after a crash and a reboot).
+    const other = spawn('sleep', ['30']);
+    try {
+      writeFileSync(join(dir, 'data', 'node-gateway.pid'), `${other.pid}\n`);
+      await start([], dir);
+    } finally {
+      other.kill();
+    }
   });
 
   it('unknown FREENET_* variables are reported with the nearest name', async () => {

@@ -29,7 +29,7 @@
     new URL(scheme + '//' + location.host + '/v1/contract/command'),
     {
       onOpen: () => {
-        show('connected (authenticated)', 'ok');
+        show('connected', 'ok');
         save($('state').value);
       },
       // Subscribe once the contract exists: subscribing to an unknown contract is an error.
@@ -39,6 +39,8 @@
         api.get(new F.GetRequest(key(), false));
       },
       onContractGet: (r) => {
+        // A request answered proves the gateway accepted the token (a refused one closes at once).
+        show('connected (authenticated)', 'ok');
         $('result').textContent = text(r.state);
         $('result').dataset.state = text(r.state);
       },
@@ -51,6 +53,13 @@
     },
     token,
   );
+  // The library does not report a closed connection; its socket does (4401: token refused).
+  const socket = api.ws;
+  if (socket && socket.addEventListener) {
+    socket.addEventListener('close', (ev) => {
+      show(ev.code === 4401 ? 'refused: token unknown or expired (4401), reload the page' : 'disconnected (' + ev.code + ')', 'bad');
+    });
+  }
   function save(value) {
     const contract = new F.ContractContainer(
       F.ContractType.WasmContractV1,
