@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { systemMonotonicClock } from './clock.js';
 import { flatAscii, isWellFormedToken, newToken } from './token.js';
+import { TokenTable, tokenHash } from './token-table.js';
 import type {
   AttestedContract,
   MintResult,
@@ -47,42 +48,58 @@ export interface RestoreResult {
 }
 
 /**
- * Internal record: the public fields, how many open connections hold the token, and its place in
- * the idle list (oldest access first). A record in use is in no list: it cannot expire.
+ * Internal record: the public fields, how many open connections hold the token, and where it sits
+ * among the idle tokens. A record in use is in no bucket: it cannot expire.
  */
 interface Rec {
   readonly token: string;
+  /** `tokenHash(token)`, kept so the table never rehashes the token. */
+  readonly hash: number;
   readonly contractId: string;
   readonly clientId: string;
   readonly issuedAt: number;
   lastAccessed: number;
   users: number;
-  prev: Rec | undefined;
-  next: Rec | undefined;
+  /** The idle bucket holding it (undefined while in use) and its index there. */
+  bucket: Bucket | undefined;
+  pos: number;
+}
+
+/**
+ * Idle tokens whose last access fell within one short stretch of time (1/256 of the TTL), in no
+ * particular order inside. Buckets form a queue oldest first, so a sweep takes whole buckets from
+ * the front: every token in a bucket whose newest access has expired is expired, and it is removed
+ * with the hash kept beside it, without reading the record (at a million tokens each read is a
+ * cache miss; a linked list in access order costs one per token just to walk it).
+ */
+interface Bucket {
+  /** Lower bound of its tokens' last access (exact when created; raised by a partial sweep). */
+  minAt: number;
+  /** Upper bound of its tokens' last access. */
+  maxAt: number;
+  /**
+   * Its tokens as pairs: record at an even index, its hash right after, so a delete needs no read
+   * of the record and moving a record within the bucket writes one line of memory.
+   */
+  readonly items: (Rec | number)[];
+  /** A sweep run that stopped partway through this bucket, where it stopped, and its running minimum. */
+  scanRun: number;
+  scanNext: number;
+  scanMin: number;
 }
 
 /** Removals between looks at the real clock: reading it per removal would cost more than removing. */
 const CHECK_EVERY = 256;
 /** Bound on the work a mint at the cap does on the hot path; the cleanup loop does the bulk. */
 const MINT_RECLAIM_LIMIT = 64;
-/**
- * Lookup tables. One JS Map of a million entries rehashes all of them inside a single `delete`
- * when it shrinks (~90 ms measured), so a mass expiry could never yield often enough; 64 maps of
- * ~16k entries each rehash in well under a millisecond.
- */
-const SHARDS = 64;
-
-/** Cheap shard choice from the last characters: tokens are random base58. */
-function shardOf(token: string): number {
-  const n = token.length;
-  return n === 0 ? 0 : ((token.charCodeAt(n - 1) * 31 + (n > 1 ? token.charCodeAt(n - 2) : 0)) & 0x7fffffff) % SHARDS;
-}
+/** Buckets per TTL: the tokens a sweep checks one by one are at most those of one bucket. */
+const BUCKETS_PER_TTL = 256;
 
 /**
- * The embedded token store (§3). Idle tokens sit in a doubly linked list in last-access order (an
- * access unlinks a token and appends it), tokens in use in no list, so a sweep walks from the oldest
- * idle token and stops at the first unexpired one: its cost follows what it removes, not what is
- * held. Lookups go through sharded maps.
+ * The embedded token store (§3). Lookups go through a hash table of records (`TokenTable`); idle
+ * tokens also sit in a queue of time buckets, oldest first, so a sweep starts at the oldest and
+ * stops at the first bucket with an unexpired token: its cost follows what it removes, not what is
+ * held. Tokens in use are in no bucket.
  */
 export class MemoryTokenStore implements TokenStore {
   readonly ttlMs: number;
@@ -91,17 +108,19 @@ export class MemoryTokenStore implements TokenStore {
   readonly #wallClock: () => number;
   readonly #yieldEveryMs: number;
   readonly #generateToken: () => string;
+  readonly #bucketSpanMs: number;
 
-  readonly #shards: Map<string, Rec>[] = Array.from({ length: SHARDS }, () => new Map<string, Rec>());
-  #count = 0;
+  readonly #table = new TokenTable<Rec>();
   #inUseCount = 0;
-  /** Invariant: from #head along `next`, non-decreasing `lastAccessed`. */
-  #head: Rec | undefined;
-  #tail: Rec | undefined;
-  #idleCount = 0;
+  /** Oldest first; `#buckets[#headIndex]` is the front, the last element the back (newest). */
+  #buckets: (Bucket | undefined)[] = [];
+  #headIndex = 0;
   /** Highest time seen; a clock that steps back is clamped so idle ages never go negative or reorder. */
   #lastNow = -Infinity;
   #sweeping: Promise<SweepResult> | undefined;
+  /** Sweep runs started: a partly scanned bucket resumes only within the run that began it. */
+  #sweepRun = 0;
+  #sweepStoppedEarly = false;
   readonly #stats: TokenStoreStats = { issued: 0, expired: 0, refused: 0, sweepVisited: 0, sweepYields: 0 };
 
   constructor(opts: MemoryTokenStoreOptions) {
@@ -121,6 +140,7 @@ export class MemoryTokenStore implements TokenStore {
     this.#wallClock = opts.wallClock ?? Date.now;
     this.#yieldEveryMs = yieldEveryMs;
     this.#generateToken = opts.generateToken ?? newToken;
+    this.#bucketSpanMs = opts.ttlMs / BUCKETS_PER_TTL;
   }
 
   // ---- synchronous hot path ----
@@ -135,31 +155,35 @@ export class MemoryTokenStore implements TokenStore {
     const issuedAt = this.#wallClock();
     if (!Number.isFinite(issuedAt)) throw new RangeError(`wall clock returned a non-finite value: ${issuedAt}`);
 
-    if (this.#count >= this.maxTokens) {
-      this.#removeExpiredHead(now, MINT_RECLAIM_LIMIT);
-      if (this.#count >= this.maxTokens) {
+    if (this.#table.size >= this.maxTokens) {
+      this.#removeExpired(now, MINT_RECLAIM_LIMIT, ++this.#sweepRun);
+      if (this.#table.size >= this.maxTokens) {
         this.#stats.refused++;
         return { ok: false, reason: 'capacity' };
       }
     }
 
     let token = this.#generateToken();
+    let hash = tokenHash(token);
     // 256 random bits do not collide; the loop guards an injected generator, not the RNG.
-    while (this.#get(token) !== undefined) token = this.#generateToken();
+    while (this.#table.get(token, hash) !== undefined) {
+      token = this.#generateToken();
+      hash = tokenHash(token);
+    }
 
     const rec: Rec = {
       token,
+      hash,
       contractId: internContractId(contractId),
       clientId,
       issuedAt,
       lastAccessed: now,
       users: 0,
-      prev: undefined,
-      next: undefined,
+      bucket: undefined,
+      pos: 0,
     };
-    this.#shards[shardOf(token)]!.set(token, rec);
-    this.#count++;
-    this.#append(rec);
+    this.#table.insert(rec);
+    this.#append(rec, now);
     this.#stats.issued++;
     return { ok: true, token, record: publicView(rec) };
   }
@@ -187,31 +211,37 @@ export class MemoryTokenStore implements TokenStore {
     // An expired idle token is not revived by a late touch.
     const rec = this.#live(token);
     if (rec === undefined) return;
-    rec.lastAccessed = this.#lastNow;
-    if (rec.users === 0 && rec !== this.#tail) {
+    const now = this.#lastNow;
+    rec.lastAccessed = now;
+    if (rec.users !== 0) return;
+    const back = this.#buckets[this.#buckets.length - 1];
+    if (rec.bucket === back && back !== undefined && now - back.minAt < this.#bucketSpanMs) {
+      back.maxAt = now; // already in the newest bucket
+    } else {
       this.#unlink(rec);
-      this.#append(rec);
+      this.#append(rec, now);
     }
   }
 
   release(token: string): void {
-    const rec = this.#get(token);
+    const rec = this.#table.get(token, tokenHash(token));
     if (rec === undefined || rec.users === 0) return; // unknown or already idle: must not underflow
     rec.users--;
     if (rec.users > 0) return;
     this.#inUseCount--;
-    rec.lastAccessed = this.#now();
-    this.#append(rec); // newest access, so appending keeps the order
+    const now = this.#now();
+    rec.lastAccessed = now;
+    this.#append(rec, now);
   }
 
   sizeSync(): number {
-    return this.#count;
+    return this.#table.size;
   }
 
   /** Remove up to `limit` expired tokens in one synchronous pass. */
   sweepSync(limit = Infinity): SweepResult {
-    const removed = this.#removeExpiredHead(this.#now(), limit);
-    return { removed, remaining: this.#count };
+    const removed = this.#removeExpired(this.#now(), limit, ++this.#sweepRun);
+    return { removed, remaining: this.#table.size };
   }
 
   // ---- TokenStore (async) ----
@@ -225,7 +255,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async size(): Promise<number> {
-    return this.#count;
+    return this.#table.size;
   }
 
   /**
@@ -249,16 +279,14 @@ export class MemoryTokenStore implements TokenStore {
   snapshot(): SnapshotEntry[] {
     const now = this.#now();
     const out: SnapshotEntry[] = [];
-    for (let r = this.#head; r !== undefined; r = r.next) {
+    for (const r of this.#idleRecords()) {
       const idleMs = now - r.lastAccessed;
       if (idleMs >= this.ttlMs) continue; // already dead; restore would drop it anyway
       out.push({ token: r.token, contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, idleMs });
     }
     if (this.#inUseCount > 0) {
-      for (const shard of this.#shards) {
-        for (const r of shard.values()) {
-          if (r.users > 0) out.push({ token: r.token, contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, idleMs: 0 });
-        }
+      for (const r of this.#table.values()) {
+        if (r.users > 0) out.push({ token: r.token, contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, idleMs: 0 });
       }
     }
     return out;
@@ -275,35 +303,33 @@ export class MemoryTokenStore implements TokenStore {
     const valid: SnapshotEntry[] = [];
     for (const e of entries) {
       if (!isValidEntry(e) || !(e.idleMs < this.ttlMs)) continue;
-      if (seen.has(e.token) || this.#get(e.token) !== undefined) continue;
+      if (seen.has(e.token) || this.#table.get(e.token, tokenHash(e.token)) !== undefined) continue;
       seen.add(e.token);
       valid.push(e);
     }
     valid.sort((a, b) => a.idleMs - b.idleMs);
-    const kept = valid.slice(0, Math.max(0, this.maxTokens - this.#count));
+    const kept = valid.slice(0, Math.max(0, this.maxTokens - this.#table.size));
 
-    const incoming: Rec[] = kept.map((e) => ({
-      token: flatAscii(e.token),
-      contractId: internContractId(e.contractId),
-      clientId: flatAscii(e.clientId),
-      issuedAt: e.issuedAt,
-      lastAccessed: now - e.idleMs,
-      users: 0,
-      prev: undefined,
-      next: undefined,
-    }));
-    // Rebuild the idle list in one sorted pass so the last-access order holds whatever was held.
-    const idle: Rec[] = [];
-    for (let r = this.#head; r !== undefined; r = r.next) idle.push(r);
-    const merged = [...idle, ...incoming].sort((a, b) => a.lastAccessed - b.lastAccessed);
-    this.#head = this.#tail = undefined;
-    this.#idleCount = 0;
-    for (const r of merged) {
-      r.prev = r.next = undefined;
-      this.#append(r);
-    }
-    for (const r of incoming) this.#shards[shardOf(r.token)]!.set(r.token, r);
-    this.#count += incoming.length;
+    const incoming: Rec[] = kept.map((e) => {
+      const token = flatAscii(e.token);
+      return {
+        token,
+        hash: tokenHash(token),
+        contractId: internContractId(e.contractId),
+        clientId: flatAscii(e.clientId),
+        issuedAt: e.issuedAt,
+        lastAccessed: now - e.idleMs,
+        users: 0,
+        bucket: undefined,
+        pos: 0,
+      };
+    });
+    // Rebuild the buckets in one sorted pass so the last-access order holds whatever was held.
+    const merged = [...this.#idleRecords(), ...incoming].sort((a, b) => a.lastAccessed - b.lastAccessed);
+    this.#buckets = [];
+    this.#headIndex = 0;
+    for (const r of merged) this.#append(r, r.lastAccessed);
+    for (const r of incoming) this.#table.insert(r);
     return { restored: kept.length, dropped: entries.length - kept.length };
   }
 
@@ -312,10 +338,6 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   // ---- internals ----
-
-  #get(token: string): Rec | undefined {
-    return this.#shards[shardOf(token)]!.get(token);
-  }
 
   /** Monotonic now, validated: a NaN here would make a record that never expires (case C3). */
   #now(): number {
@@ -326,57 +348,143 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   /** The one expiry test, so lookups and sweeps agree at the boundary (idle == TTL is expired). */
-  #isExpired(rec: Rec, now: number): boolean {
-    return now - rec.lastAccessed >= this.ttlMs;
+  #isExpiredAt(lastAccessed: number, now: number): boolean {
+    return now - lastAccessed >= this.ttlMs;
   }
 
   /** The record for `token` if in use or unexpired; an expired one is removed on the spot. */
   #live(token: string): Rec | undefined {
-    const rec = this.#get(token);
+    const rec = this.#table.get(token, tokenHash(token));
     if (rec === undefined) return undefined;
     const now = this.#now();
-    if (rec.users === 0 && this.#isExpired(rec, now)) {
-      this.#drop(rec);
+    if (rec.users === 0 && this.#isExpiredAt(rec.lastAccessed, now)) {
+      this.#unlink(rec);
+      this.#table.delete(rec, rec.hash);
       this.#stats.expired++;
       return undefined;
     }
     return rec;
   }
 
-  #append(rec: Rec): void {
-    rec.prev = this.#tail;
-    rec.next = undefined;
-    if (this.#tail === undefined) this.#head = rec;
-    else this.#tail.next = rec;
-    this.#tail = rec;
-    this.#idleCount++;
-  }
-
-  #unlink(rec: Rec): void {
-    if (rec.prev === undefined) this.#head = rec.next;
-    else rec.prev.next = rec.next;
-    if (rec.next === undefined) this.#tail = rec.prev;
-    else rec.next.prev = rec.prev;
-    rec.prev = rec.next = undefined;
-    this.#idleCount--;
-  }
-
-  /** Forget an idle record entirely. */
-  #drop(rec: Rec): void {
-    this.#unlink(rec);
-    this.#shards[shardOf(rec.token)]!.delete(rec.token);
-    this.#count--;
-  }
-
-  /** Remove expired tokens from the oldest end, stopping at the first live one or after `limit`. */
-  #removeExpiredHead(now: number, limit: number): number {
-    let removed = 0;
-    while (this.#head !== undefined && removed < limit) {
-      this.#stats.sweepVisited++;
-      if (!this.#isExpired(this.#head, now)) break;
-      this.#drop(this.#head);
-      removed++;
+  *#idleRecords(): IterableIterator<Rec> {
+    for (let i = this.#headIndex; i < this.#buckets.length; i++) {
+      const items = this.#buckets[i]!.items;
+      for (let j = 0; j < items.length; j += 2) yield items[j] as Rec;
     }
+  }
+
+  /** Make `rec` idle as of `at`, which is no earlier than any idle token's last access. */
+  #append(rec: Rec, at: number): void {
+    let back = this.#buckets[this.#buckets.length - 1];
+    if (back === undefined || at - back.minAt >= this.#bucketSpanMs) {
+      back = { minAt: at, maxAt: at, items: [], scanRun: -1, scanNext: 0, scanMin: Infinity };
+      this.#buckets.push(back);
+    } else if (at > back.maxAt) {
+      back.maxAt = at;
+    }
+    rec.bucket = back;
+    rec.pos = back.items.length;
+    back.items.push(rec, rec.hash);
+  }
+
+  /** Take an idle record out of its bucket: the bucket's last record moves into its place. */
+  #unlink(rec: Rec): void {
+    const items = rec.bucket!.items;
+    const last = items.length - 2;
+    const pos = rec.pos;
+    if (pos !== last) {
+      const moved = items[last] as Rec;
+      items[pos] = moved;
+      items[pos + 1] = items[last + 1]!;
+      moved.pos = pos;
+    }
+    items.pop();
+    items.pop();
+    rec.bucket = undefined;
+  }
+
+  #dropFrontBucket(): void {
+    this.#buckets[this.#headIndex] = undefined;
+    this.#headIndex++;
+    if (this.#headIndex === this.#buckets.length) {
+      this.#buckets = [];
+      this.#headIndex = 0;
+    } else if (this.#headIndex >= 1024 && this.#headIndex * 2 >= this.#buckets.length) {
+      this.#buckets = this.#buckets.slice(this.#headIndex);
+      this.#headIndex = 0;
+    }
+  }
+
+  /**
+   * Remove expired tokens from the oldest buckets, stopping at the first unexpired token, or after
+   * `limit` removals or `limit` looks at single tokens. Sets `#sweepStoppedEarly` when it stopped
+   * for the limit; a partly expired bucket then remembers how far this sweep run got.
+   */
+  #removeExpired(now: number, limit: number, run: number): number {
+    let removed = 0;
+    let visited = 0;
+    let stoppedEarly = false;
+    for (;;) {
+      if (removed >= limit) {
+        stoppedEarly = true;
+        break;
+      }
+      const b = this.#buckets[this.#headIndex];
+      if (b === undefined) break;
+      const items = b.items;
+      if (items.length === 0) {
+        this.#dropFrontBucket();
+        continue;
+      }
+      if (this.#isExpiredAt(b.maxAt, now)) {
+        // Whole bucket expired: remove from the end, by hash and identity, reading no record.
+        const stop = Math.max(0, items.length - 2 * (limit - removed));
+        this.#table.deleteMany(items, stop, items.length);
+        const n = (items.length - stop) / 2;
+        items.length = stop;
+        removed += n;
+        visited += n;
+        if (stop === 0) this.#dropFrontBucket();
+        continue;
+      }
+      if (b.scanRun !== run) visited++; // the look at this bucket's bounds
+      if (!this.#isExpiredAt(b.minAt, now)) break;
+      // Partly expired: check each token, from the end (or from where this run left off). A
+      // removal swaps in the bucket's last record, one already checked (or appended since).
+      const resume = b.scanRun === run;
+      let i = resume ? Math.min(b.scanNext, items.length - 2) : items.length - 2;
+      let minAt = resume ? b.scanMin : Infinity;
+      let looked = 0;
+      for (; i >= 0; i -= 2) {
+        if (removed >= limit || looked >= limit) break;
+        looked++;
+        const r = items[i] as Rec;
+        if (this.#isExpiredAt(r.lastAccessed, now)) {
+          this.#unlink(r);
+          this.#table.delete(r, r.hash);
+          removed++;
+        } else if (r.lastAccessed < minAt) {
+          minAt = r.lastAccessed;
+        }
+      }
+      visited += looked;
+      if (i >= 0) {
+        b.scanRun = run;
+        b.scanNext = i;
+        b.scanMin = minAt;
+        stoppedEarly = true;
+        break;
+      }
+      b.scanRun = -1;
+      if (items.length === 0) {
+        this.#dropFrontBucket();
+        continue;
+      }
+      b.minAt = minAt; // what stays raises the bucket's lower bound
+      break;
+    }
+    this.#sweepStoppedEarly = stoppedEarly;
+    this.#stats.sweepVisited += visited;
     this.#stats.expired += removed;
     return removed;
   }
@@ -385,22 +493,22 @@ export class MemoryTokenStore implements TokenStore {
     let now = this.#now();
     // Every token expired and none in use (a mass expiry): start over with empty tables instead
     // of a million deletes.
-    const tail = this.#tail;
-    if (tail !== undefined && this.#inUseCount === 0 && this.#isExpired(tail, now)) {
-      const removed = this.#count;
-      for (let i = 0; i < SHARDS; i++) this.#shards[i] = new Map<string, Rec>();
-      this.#head = this.#tail = undefined;
-      this.#count = this.#idleCount = 0;
-      this.#stats.expired += removed;
+    const back = this.#buckets[this.#buckets.length - 1];
+    if (back !== undefined && this.#inUseCount === 0 && this.#isExpiredAt(back.maxAt, now)) {
+      const removed = this.#table.size;
+      this.#table.clear();
+      this.#buckets = [];
+      this.#headIndex = 0;
+        this.#stats.expired += removed;
       this.#stats.sweepVisited += 1;
       return { removed, remaining: 0 };
     }
+    const run = ++this.#sweepRun;
     let removed = 0;
     let sliceStart = performance.now();
     for (;;) {
-      const n = this.#removeExpiredHead(now, CHECK_EVERY);
-      removed += n;
-      if (n < CHECK_EVERY) break; // reached a live token or the end
+      removed += this.#removeExpired(now, CHECK_EVERY, run);
+      if (!this.#sweepStoppedEarly) break; // reached an unexpired token or the end
       if (performance.now() - sliceStart >= this.#yieldEveryMs) {
         this.#stats.sweepYields++;
         await yieldToEventLoop();
@@ -408,13 +516,13 @@ export class MemoryTokenStore implements TokenStore {
         now = this.#now();
       }
     }
-    return { removed, remaining: this.#count };
+    return { removed, remaining: this.#table.size };
   }
 }
 
 /**
- * A copy with the public fields only. The record itself holds its token and its neighbours in
- * the idle list: handed out, it could end up in a log line (§3: never a token in a log).
+ * A copy with the public fields only. The record itself holds its token and its place among the
+ * idle tokens: handed out, it could end up in a log line (§3: never a token in a log).
  */
 function publicView(r: Rec): AttestedContract {
   return { contractId: r.contractId, clientId: r.clientId, issuedAt: r.issuedAt, lastAccessed: r.lastAccessed };

@@ -250,6 +250,29 @@ describe('sweep order and cost', () => {
     expect(store.resolveSync(c)).toBeUndefined();
   });
 
+  it('a bucket that is only partly expired loses exactly its expired tokens, one sweep at a time', () => {
+    // TTL 1000 ms: a bucket spans 1000/256 ≈ 3.9 ms, so these three share one.
+    const { store, clock, mint } = setup();
+    const a = mint();
+    clock.advance(1);
+    const b = mint();
+    clock.advance(1);
+    const c = mint();
+    clock.advance(TTL - 2); // a at TTL, b at TTL - 1, c at TTL - 2
+    expect(store.sweepSync()).toEqual({ removed: 1, remaining: 2 });
+    expect(store.resolveSync(b)).toBeDefined();
+    clock.advance(1);
+    expect(store.sweepSync()).toEqual({ removed: 1, remaining: 1 });
+    expect(store.resolveSync(c)).toBeDefined();
+    clock.advance(0.5);
+    expect(store.sweepSync()).toEqual({ removed: 0, remaining: 1 });
+    clock.advance(0.5);
+    const before = store.stats().sweepVisited;
+    expect(store.sweepSync()).toEqual({ removed: 1, remaining: 0 });
+    expect(store.stats().sweepVisited - before).toBe(1); // the whole bucket went, unread
+    for (const t of [a, b, c]) expect(store.resolveSync(t)).toBeUndefined();
+  });
+
   it('sweepSync(limit) removes at most limit', () => {
     const { store, clock, mint } = setup();
     for (let i = 0; i < 10; i++) mint();
@@ -566,4 +589,99 @@ describe('mass expiry', () => {
     expect(b).toBe(a);
     await store.close();
   });
+});
+
+describe('against a naive model (random operations)', () => {
+  /**
+   * The reference: a plain map of token → { lastAccessed, users }, expiry by a full scan. Every
+   * observable result of the store (lookups, sweep counts, sizes, snapshots) must match it, whatever
+   * the buckets, partial sweeps and limits do underneath.
+   */
+  function runModel(seed: number, steps: number, ttl: number): void {
+    let s = seed >>> 0;
+    const rand = (): number => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+    const { store, clock } = setup({ ttlMs: ttl, generateToken: counterTokens(), maxTokens: 300 });
+    const model = new Map<string, { lastAccessed: number; users: number }>();
+    const known: string[] = [];
+    const expired = (m: { lastAccessed: number; users: number }): boolean =>
+      m.users === 0 && clock.now() - m.lastAccessed >= ttl;
+    const modelLive = (t: string): { lastAccessed: number; users: number } | undefined => {
+      const m = model.get(t);
+      if (m === undefined) return undefined;
+      if (expired(m)) {
+        model.delete(t);
+        return undefined;
+      }
+      return m;
+    };
+    const pick = (): string => known[Math.floor(rand() * known.length)] ?? 'none';
+
+    for (let step = 0; step < steps; step++) {
+      const r = rand();
+      if (r < 0.25) {
+        // Mostly steps around the bucket width (1/256 of the TTL), so buckets straddle the expiry
+        // boundary and sweeps take the partial path; sometimes a long idle stretch.
+        clock.advance(rand() < 0.8 ? (rand() * ttl) / 128 : rand() * ttl * 0.6);
+      } else if (r < 0.45) {
+        const res = store.mintSync(CONTRACT);
+        // The model's cap check runs after reclaiming: count only what the model holds as live.
+        for (const [t, m] of model) if (expired(m) && model.size >= 300) model.delete(t);
+        if (res.ok) {
+          model.set(res.token, { lastAccessed: clock.now(), users: 0 });
+          known.push(res.token);
+        } else {
+          expect([...model.values()].filter((m) => !expired(m)).length).toBeGreaterThanOrEqual(300);
+        }
+      } else if (r < 0.55) {
+        const t = pick();
+        const m = modelLive(t);
+        const got = store.acquireSync(t);
+        expect(got !== undefined).toBe(m !== undefined);
+        if (m) {
+          m.users++;
+          m.lastAccessed = clock.now();
+        }
+      } else if (r < 0.65) {
+        const t = pick();
+        store.release(t);
+        const m = model.get(t);
+        if (m && m.users > 0 && --m.users === 0) m.lastAccessed = clock.now();
+      } else if (r < 0.78) {
+        const t = pick();
+        store.touch(t);
+        const m = modelLive(t);
+        if (m) m.lastAccessed = clock.now();
+      } else if (r < 0.9) {
+        const t = pick();
+        expect(store.resolveSync(t) !== undefined).toBe(modelLive(t) !== undefined);
+      } else if (r < 0.97) {
+        const limit = rand() < 0.5 ? Infinity : 1 + Math.floor(rand() * 5);
+        const before = store.sizeSync();
+        const { removed, remaining } = store.sweepSync(limit);
+        const dead = [...model].filter(([, m]) => expired(m)).map(([t]) => t);
+        expect(removed).toBeLessThanOrEqual(Math.min(limit, before));
+        if (limit === Infinity) {
+          for (const t of dead) model.delete(t);
+          expect(remaining).toBe(model.size);
+        }
+      } else {
+        // Snapshot and restore into a fresh store sharing the clock: same live set.
+        const snap = store.snapshot();
+        const liveNow = [...model].filter(([, m]) => !expired(m)).map(([t]) => t).sort();
+        expect(snap.map((e) => e.token).sort()).toEqual(liveNow);
+      }
+    }
+    // Final full sweep: exactly the model's live tokens remain, and each resolves.
+    store.sweepSync();
+    for (const [t, m] of [...model]) if (expired(m)) model.delete(t);
+    expect(store.sizeSync()).toBe(model.size);
+    for (const t of model.keys()) expect(store.resolveSync(t)).toBeDefined();
+  }
+
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    it(`seed ${seed}: 6,000 operations agree with the model`, () => runModel(seed, 6000, seed % 2 === 0 ? 1000 : 256));
+  }
 });
