@@ -143,10 +143,10 @@ export class EmbeddedNode implements GatewayNode {
   }
 
   private get(session: EmbeddedSession, key: ContractKeyMsg, fetchContract: boolean): void {
-    const contractId = encodeContractId(key.instanceId);
+    // The base58 id is only for the refusal: encoding it costs more than the cached read itself.
     if (fetchContract) {
       const c = this.store.get(key.instanceId);
-      if (c === undefined) return session.send(unknown('get', contractId));
+      if (c === undefined) return session.send(unknown('get', encodeContractId(key.instanceId)));
       const fullKey = { instanceId: c.instanceId, codeHash: c.codeHash };
       session.send({
         kind: 'get-response',
@@ -157,7 +157,7 @@ export class EmbeddedNode implements GatewayNode {
       return;
     }
     const s = this.store.getState(key.instanceId);
-    if (s === undefined) return session.send(unknown('get', contractId));
+    if (s === undefined) return session.send(unknown('get', encodeContractId(key.instanceId)));
     session.send({ kind: 'get-response', key: { instanceId: key.instanceId, codeHash: s.codeHash }, state: s.state });
   }
 
