@@ -216,7 +216,8 @@ class EmbeddedSession implements NodeSession {
     private readonly sink: (response: HostResponse) => void,
   ) {}
 
-  async handle(request: NodeRequest, attested: AttestedContract | undefined): Promise<void> {
+  /** Synchronous: better-sqlite3 and the state cache answer before this returns. */
+  handle(request: NodeRequest, attested: AttestedContract | undefined): void {
     if (this.closed) return;
     try {
       this.node.execute(this, request, attested);

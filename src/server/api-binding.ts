@@ -12,7 +12,8 @@ export type Inbound<R> =
   | { readonly kind: 'request'; readonly label: string; readonly request: R };
 
 export interface ApiSession<R> {
-  handle(request: R, attested: AttestedContract | undefined): Promise<void>;
+  /** Returns a promise only when the answer comes after returning (see `NodeSession.handle`). */
+  handle(request: R, attested: AttestedContract | undefined): void | Promise<void>;
   /** The connection ended: drop subscriptions and anything else held for it. */
   close(): void;
 }

@@ -37,8 +37,13 @@ export class ClientConnection<R> {
   private token: string | undefined;
   private attested: AttestedContract | undefined;
   private readonly session: ApiSession<R>;
-  /** Requests run one after another, so a put is stored before the get that follows it. */
-  private queue: Promise<void> = Promise.resolve();
+  /**
+   * Requests run one after another, so a put is stored before the get that follows it. Most
+   * requests are answered synchronously (the embedded node, the memory token store) and run
+   * straight from the message event; only while one that answers later is pending do the
+   * following ones wait in this chain. Undefined when nothing is pending.
+   */
+  private pending: Promise<void> | undefined;
   private closed = false;
   /** Made on first use: most connections never log, and a fingerprint costs a SHA-256. */
   private connLogCache: Logger | undefined;
@@ -95,13 +100,37 @@ export class ClientConnection<R> {
       this.send(this.deps.api.errorResponse('expected a binary flatbuffers ClientRequest, got a text frame'));
       return;
     }
-    this.queue = this.queue.then(() => this.process(bytes)).catch((err: unknown) => {
-      this.connLog.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
-      this.send(this.deps.api.errorResponse('internal error while handling the request'));
-    });
+    if (this.pending !== undefined) {
+      this.wait(this.pending.then(() => this.process(bytes)));
+      return;
+    }
+    let later: void | Promise<void>;
+    try {
+      later = this.process(bytes);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    if (later !== undefined) this.wait(later);
   }
 
-  private async process(bytes: Uint8Array): Promise<void> {
+  /** Holds back the requests that follow until `work` has settled; a failure does not block them. */
+  private wait(work: Promise<void>): void {
+    const settled: Promise<void> = work
+      .catch((err: unknown) => this.failed(err))
+      .then(() => {
+        if (this.pending === settled) this.pending = undefined;
+      });
+    this.pending = settled;
+  }
+
+  private failed(err: unknown): void {
+    this.connLog.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
+    this.send(this.deps.api.errorResponse('internal error while handling the request'));
+  }
+
+  /** Returns a promise only when the request is answered after returning. */
+  private process(bytes: Uint8Array): void | Promise<void> {
     if (this.closed) return;
     if (this.token !== undefined) this.deps.tokens.touch(this.token);
     const inbound = this.deps.api.decode(bytes);
@@ -117,13 +146,11 @@ export class ClientConnection<R> {
         return;
       case 'authenticate':
         this.deps.events.message('authenticate');
-        await this.authenticate(inbound.token);
-        return;
+        return this.authenticate(inbound.token);
       case 'request':
         this.deps.events.message(inbound.label);
         if (this.deps.log.isLevelEnabled('trace')) this.connLog.trace({ kind: inbound.label, bytes: bytes.length }, 'request');
-        await this.session.handle(inbound.request, this.attested);
-        return;
+        return this.session.handle(inbound.request, this.attested);
     }
   }
 

@@ -21,7 +21,7 @@ const key = { instanceId: id.instanceId };
 let dataDir: string;
 let node: EmbeddedNode;
 
-function session(): { handle: (r: NodeRequest, a?: AttestedContract) => Promise<void>; received: HostResponse[]; close: () => void } {
+function session(): { handle: (r: NodeRequest, a?: AttestedContract) => void | Promise<void>; received: HostResponse[]; close: () => void } {
   const received: HostResponse[] = [];
   const s = node.openSession((r) => received.push(r));
   return { handle: (r, a) => s.handle(r, a), received, close: () => s.close() };
