@@ -142,6 +142,8 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
     heartbeatIntervalSeconds: cfg.heartbeatIntervalSeconds,
     maxMessageBytes: cfg.maxMessageBytes,
     tokens,
+    // The memory store answers without I/O: upgrades need not wait for a promise.
+    acquireNow: tokens instanceof MemoryTokenStore ? (token) => tokens.acquireSync(token) : undefined,
     webApps: new ChainedWebApps(sources),
     api: new FreenetApiBinding(node, log),
     events: metrics,

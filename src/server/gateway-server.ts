@@ -1,17 +1,18 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { CleanupLoop } from '../tokens/cleanup-loop.js';
 import { isTokenStoreUnavailable } from '../tokens/redis-errors.js';
-import type { TokenStore } from '../tokens/types.js';
+import type { AttestedContract, TokenStore } from '../tokens/types.js';
 import type { ApiBinding } from './api-binding.js';
 import { AuthWarningLimiter } from './auth-warnings.js';
 import { AUTH_INVALID_CODE, AUTH_INVALID_REASON, ClientConnection, type ConnectionEvents } from './connection.js';
 import { HostPolicy } from './host-check.js';
 import { createHttpHandler } from './http-routes.js';
 import type { WebAppSource } from './webapps.js';
-import { upgrade } from './ws-upgrade.js';
+import { upgrade, type UpgradeDeps, type UpgradeOutcome } from './ws-upgrade.js';
 
 /** Everything the server reports; the metrics implement it, tests may pass a no-op. */
 export interface GatewayEvents extends ConnectionEvents {
@@ -41,6 +42,8 @@ export interface GatewayServerOptions<R> {
   readonly heartbeatIntervalSeconds: number;
   readonly maxMessageBytes: number;
   readonly tokens: TokenStore;
+  /** `tokens.acquire` without a promise, when the store can answer without I/O (see UpgradeDeps). */
+  readonly acquireNow?: ((token: string) => AttestedContract | undefined) | undefined;
   readonly webApps: WebAppSource;
   readonly api: ApiBinding<R>;
   readonly events?: GatewayEvents;
@@ -86,6 +89,24 @@ export class GatewayServer<R> {
       }),
     );
     const httpHandler = this.http.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+    // Made once, not per upgrade: connection set-up is one of the hot paths (issue 6).
+    const upgradeDeps: UpgradeDeps = {
+      log: opts.log,
+      hosts,
+      tokens: opts.tokens,
+      acquireNow: opts.acquireNow,
+      wss: this.wss,
+      accepting: () => this.accepting,
+    };
+    const upgraded = (ws: import('ws').WebSocket, outcome: UpgradeOutcome): void => {
+      if (outcome.kind === 'invalid-token') {
+        this.events.authFailure();
+        this.warnInvalidToken(outcome.fingerprint, 'upgrade');
+        ws.close(AUTH_INVALID_CODE, AUTH_INVALID_REASON);
+        return;
+      }
+      this.accept(ws, outcome.kind === 'authenticated' ? { token: outcome.token, attested: outcome.attested } : undefined);
+    };
     this.http.on('upgrade', (req, socket, head: Buffer) => {
       socket.on('error', () => socket.destroy());
       if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
@@ -93,24 +114,11 @@ export class GatewayServer<R> {
         serveAsPlainHttp(req, socket as Socket, httpHandler);
         return;
       }
-      upgrade(
-        { log: opts.log, hosts, tokens: opts.tokens, wss: this.wss, accepting: () => this.accepting },
-        req,
-        socket,
-        head,
-        (ws, outcome) => {
-          if (outcome.kind === 'invalid-token') {
-            this.events.authFailure();
-            this.warnInvalidToken(outcome.fingerprint, 'upgrade');
-            ws.close(AUTH_INVALID_CODE, AUTH_INVALID_REASON);
-            return;
-          }
-          this.accept(ws, outcome.kind === 'authenticated' ? { token: outcome.token, attested: outcome.attested } : undefined);
-        },
-      ).catch((err: unknown) => {
-        opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'upgrade failed');
-        socket.destroy();
-      });
+      try {
+        upgrade(upgradeDeps, req, socket, head, upgraded)?.catch((err: unknown) => this.upgradeFailed(socket, err));
+      } catch (err) {
+        this.upgradeFailed(socket, err);
+      }
     });
     this.cleanup = new CleanupLoop({
       intervalMs: opts.cleanupIntervalSeconds * 1000,
@@ -147,6 +155,11 @@ export class GatewayServer<R> {
       this.nextConnId++,
     );
     this.connections.add(conn);
+  }
+
+  private upgradeFailed(socket: Duplex, err: unknown): void {
+    this.opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'upgrade failed');
+    socket.destroy();
   }
 
   private warnInvalidToken(fingerprint: string, how: string): void {
