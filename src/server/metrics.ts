@@ -116,10 +116,15 @@ export class GatewayMetrics {
   readonly #tokensExpired: Counter;
   readonly #tokensRefused: Counter;
   readonly #authFailures: Counter;
-  readonly #connectionsTotal: Counter;
-  readonly #connectionsClosed: Counter;
-  readonly #messages: Counter<'type'>;
-  readonly #messageChildren = new Map<string, { inc(): void }>();
+  /**
+   * The per-connection and per-message counts are plain numbers, added to their counters when
+   * a scrape collects them: prom-client's `inc` validates and hashes the label set on every
+   * call (a `labels()` child only binds the labels, it does not cache the hash), which showed
+   * in profiles of the connect and request loops.
+   */
+  #connectionsOpenedPending = 0;
+  #connectionsClosedPending = 0;
+  readonly #messagesPending = new Map<MessageKind, number>(MESSAGE_KINDS.map((k) => [k, 0]));
   readonly #rejected: Counter<'reason'>;
   readonly #cleanupDuration: Histogram;
 
@@ -194,21 +199,36 @@ export class GatewayMetrics {
       help: 'WebSocket connections closed with 4401 AUTH_TOKEN_INVALID (unknown or expired token).',
       registers,
     });
-    this.#connectionsTotal = new Counter({
+    const opened: Counter = new Counter({
       name: 'node_gateway_connections_total',
       help: 'WebSocket client connections opened.',
       registers,
+      collect: () => {
+        opened.inc(this.#connectionsOpenedPending);
+        this.#connectionsOpenedPending = 0;
+      },
     });
-    this.#connectionsClosed = new Counter({
+    const closed: Counter = new Counter({
       name: 'node_gateway_connections_closed_total',
       help: 'WebSocket client connections closed, for any reason.',
       registers,
+      collect: () => {
+        closed.inc(this.#connectionsClosedPending);
+        this.#connectionsClosedPending = 0;
+      },
     });
-    this.#messages = new Counter({
+    const messages: Counter<'type'> = new Counter({
       name: 'node_gateway_messages_total',
       help: `WebSocket client requests received, by type (${MESSAGE_KINDS.join(', ')}).`,
       labelNames: ['type'] as const,
       registers,
+      collect: () => {
+        for (const [type, n] of this.#messagesPending) {
+          if (n === 0) continue;
+          messages.inc({ type }, n);
+          this.#messagesPending.set(type, 0);
+        }
+      },
     });
     this.#rejected = new Counter({
       name: 'node_gateway_messages_rejected_total',
@@ -224,7 +244,7 @@ export class GatewayMetrics {
     });
 
     // Every series exists from the start (at 0), so rate() and absent() work before the first event.
-    for (const type of MESSAGE_KINDS) this.#messages.inc({ type }, 0);
+    for (const type of MESSAGE_KINDS) messages.inc({ type }, 0);
     for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
   }
 
@@ -250,23 +270,18 @@ export class GatewayMetrics {
   }
 
   connectionOpened(): void {
-    this.#connectionsTotal.inc();
+    this.#connectionsOpenedPending++;
   }
 
   connectionClosed(): void {
-    this.#connectionsClosed.inc();
+    this.#connectionsClosedPending++;
   }
 
   /** A client request of `kind` was received; anything outside MESSAGE_KINDS counts as `other`. */
   message(kind: MessageKind | string): void {
-    const type = messageKindLabel(kind);
-    // Per message on the hot path: reuse the labelled child instead of hashing labels each time.
-    let child = this.#messageChildren.get(type);
-    if (child === undefined) {
-      child = this.#messages.labels({ type });
-      this.#messageChildren.set(type, child);
-    }
-    child.inc();
+    // The connection passes the decoder's own lower-case kinds: one set lookup, no case folding.
+    const type = MESSAGE_KIND_SET.has(kind) ? (kind as MessageKind) : messageKindLabel(kind);
+    this.#messagesPending.set(type, (this.#messagesPending.get(type) ?? 0) + 1);
   }
 
   /** A client message was rejected; anything outside REJECT_REASONS counts as `other`. */
