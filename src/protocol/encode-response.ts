@@ -50,10 +50,19 @@ export function byteVector(b: flatbuffers.Builder, data: Uint8Array): Offset {
 const EMPTY = new Uint8Array(0);
 
 /**
- * One notification is sent to every subscriber: encode each response object once. Keyed weakly
- * so a response that nobody holds any more is forgotten with its bytes.
+ * One notification is sent to every subscriber: encode each notification object once. Keyed
+ * weakly so a notification that nobody holds any more is forgotten with its bytes. Other
+ * responses go to one connection and are not cached (a WeakMap entry per answer is not free).
  */
-const encodedCache = new WeakMap<HostResponseMsg, Uint8Array>();
+const encodedNotifications = new WeakMap<HostResponseMsg, Uint8Array>();
+
+/**
+ * Responses up to this size are built in one builder kept for the process and copied out, instead
+ * of a fresh builder (its ArrayBuffer and TextEncoder) per response. Larger ones get their own
+ * builder, so the shared one never holds on to a big state's worth of memory.
+ */
+const SHARED_BUILDER_BYTES = 64 * 1024;
+let sharedBuilder = new flatbuffers.Builder(4096);
 
 /**
  * Encodes a response or notification as a `HostResponse` flatbuffer, built with the official
@@ -61,13 +70,27 @@ const encodedCache = new WeakMap<HostResponseMsg, Uint8Array>();
  * bytes are what `FreenetWsApi` expects. The result must not be mutated (it may be shared).
  */
 export function encodeHostResponse(response: HostResponseMsg): Uint8Array {
-  const cached = encodedCache.get(response);
-  if (cached !== undefined) return cached;
-  const builder = new flatbuffers.Builder(initialSize(response));
+  const notification = response.kind === 'update-notification';
+  if (notification) {
+    const cached = encodedNotifications.get(response);
+    if (cached !== undefined) return cached;
+  }
+  const size = initialSize(response);
+  const shared = size <= SHARED_BUILDER_BYTES;
+  const builder = shared ? sharedBuilder : new flatbuffers.Builder(size);
+  // clear() also resets a builder left half-way by a build that threw.
+  if (shared) builder.clear();
   const [type, body] = buildResponse(builder, response);
   HostResponse.finishHostResponseBuffer(builder, HostResponse.createHostResponse(builder, type, body));
-  const bytes = builder.asUint8Array();
-  encodedCache.set(response, bytes);
+  let bytes = builder.asUint8Array();
+  if (shared) {
+    // The next response overwrites the builder. A small copy comes from Node's Buffer pool, and
+    // ws sends a Buffer as it is, without wrapping it again.
+    bytes = Buffer.from(bytes);
+    // The size estimate was too low and the buffer grew: do not keep the big buffer around.
+    if (builder.dataBuffer().capacity() > SHARED_BUILDER_BYTES) sharedBuilder = new flatbuffers.Builder(4096);
+  }
+  if (notification) encodedNotifications.set(response, bytes);
   return bytes;
 }
 

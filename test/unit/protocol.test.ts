@@ -261,6 +261,28 @@ describe('encodeHostResponse is read by FreenetWsApi', () => {
   });
 });
 
+describe('encodeHostResponse with its shared builder', () => {
+  const key = { instanceId: identity.instanceId, codeHash: identity.codeHash };
+
+  it('gives the same bytes whatever was encoded before, and never changes bytes handed out', () => {
+    const small = { kind: 'get-response', key, state } as const;
+    const first = encodeHostResponse(small);
+    const copy = Uint8Array.from(first);
+    // A response that grows the builder past its shared size, one that throws half-way, and others.
+    encodeHostResponse({ kind: 'get-response', key, state: new Uint8Array(200_000).fill(9) });
+    expect(() => encodeHostResponse({ kind: 'ok', message: undefined as unknown as string })).toThrow();
+    encodeHostResponse({ kind: 'error', message: 'x'.repeat(5000) });
+    expect(Uint8Array.from(first)).toEqual(copy);
+    expect(Uint8Array.from(encodeHostResponse(small))).toEqual(copy);
+    expect(HostResponse.getRootAsHostResponse(new flatbuffers.ByteBuffer(copy)).responseType()).toBe(HostResponseType.ContractResponse);
+  });
+
+  it('encodes one notification object once, for all its subscribers', () => {
+    const notification = { kind: 'update-notification', key, update: { kind: 'state', state } } as const;
+    expect(encodeHostResponse(notification)).toBe(encodeHostResponse(notification));
+  });
+});
+
 describe('decodeClientRequest rejects what is not a request', () => {
   it('names what is wrong', () => {
     expect(decodeClientRequest(new Uint8Array(3))).toMatchObject({ kind: 'malformed', reason: expect.stringMatching(/too short/) });
