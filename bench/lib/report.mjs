@@ -192,8 +192,8 @@ Peers: a plain \`Map\` swept by a full scan (Freenet's cleanup), \`node-cache\` 
 sweep = the \`checkperiod\` pass \`_checkData\`), \`@isaacs/ttlcache\` (\`checkAgeOnGet\`, touch =
 \`get\` with \`updateAgeOnGet\`, sweep = \`purgeStale\`), \`lru-cache\` (\`ttl\` + \`updateAgeOnGet\`, touch =
 \`get\`, resolve = \`peek\`, sweep = \`purgeStale\`). The gateway's touch here hits an idle token (its
-slower path: the token moves to the end of the idle map); a touch on a connection's token in use
-is one lookup.
+slower path: the token moves from its idle bucket to the newest one); a touch on a connection's
+token in use is one lookup.
 
 ### 2. WebSocket
 
