@@ -38,7 +38,7 @@ function summarize(rounds) {
   };
 }
 
-export async function run({ seconds = 2, rounds = 3, warmupSeconds = 0.5, log = () => {} } = {}) {
+export async function run({ seconds = 2, rounds = 3, warmupSeconds = 1.5, log = () => {} } = {}) {
   const frames = await contractFrames(1024);
   const daemon = await startDaemon();
   let bare;
@@ -77,7 +77,7 @@ export async function run({ seconds = 2, rounds = 3, warmupSeconds = 0.5, log = 
       for (const conns of Object.values(open)) await Promise.all(conns.map((c) => c.close()));
     }
 
-    const out = { getAnswerBytes: answer.length, tokenPool: tokens.length, secondsPerRound: seconds, rounds };
+    const out = { getAnswerBytes: answer.length, tokenPool: tokens.length, secondsPerRound: seconds, rounds, warmupSeconds };
     for (const [k, v] of Object.entries(results)) {
       out[k] = { gateway: summarize(v.gateway), bare: summarize(v.bare) };
       out[k].ratio = out[k].gateway.perSec / out[k].bare.perSec;

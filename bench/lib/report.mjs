@@ -115,7 +115,7 @@ function wsSection(ws) {
     ratio(ws[k].ratio),
   ];
   return [
-    `Loopback, client in the benchmark process, each server in its own process. ${ws.rounds} alternating rounds of ${ws.secondsPerRound} s each after a warm-up; rate = median round, latencies pooled. ` +
+    `Loopback, client in the benchmark process, each server in its own process. ${ws.rounds} alternating rounds of ${ws.secondsPerRound} s each after a warm-up of ${ws.warmupSeconds ?? 0.5} s per server and operation; rate = median round, latencies pooled. ` +
       `Tokens: ${fmt(ws.tokenPool)} from real page loads, minted beforehand and reused round-robin (a reconnect keeps its token). ` +
       `Request: the Get that FreenetWsApi sends for a contract with a 1 KiB state; answer: ${fmt(ws.getAnswerBytes)} bytes, which the bare server sends back too.`,
     '',

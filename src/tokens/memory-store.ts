@@ -82,6 +82,8 @@ interface Bucket {
    * of the record and moving a record within the bucket writes one line of memory.
    */
   readonly items: (Rec | number)[];
+  /** Most `items` held since the array was last trimmed. */
+  peak: number;
   /** A sweep run that stopped partway through this bucket, where it stopped, and its running minimum. */
   scanRun: number;
   scanNext: number;
@@ -377,7 +379,7 @@ export class MemoryTokenStore implements TokenStore {
   #append(rec: Rec, at: number): void {
     let back = this.#buckets[this.#buckets.length - 1];
     if (back === undefined || at - back.minAt >= this.#bucketSpanMs) {
-      back = { minAt: at, maxAt: at, items: [], scanRun: -1, scanNext: 0, scanMin: Infinity };
+      back = { minAt: at, maxAt: at, items: [], peak: 0, scanRun: -1, scanNext: 0, scanMin: Infinity };
       this.#buckets.push(back);
     } else if (at > back.maxAt) {
       back.maxAt = at;
@@ -385,11 +387,13 @@ export class MemoryTokenStore implements TokenStore {
     rec.bucket = back;
     rec.pos = back.items.length;
     back.items.push(rec, rec.hash);
+    if (back.items.length > back.peak) back.peak = back.items.length;
   }
 
   /** Take an idle record out of its bucket: the bucket's last record moves into its place. */
   #unlink(rec: Rec): void {
-    const items = rec.bucket!.items;
+    const b = rec.bucket!;
+    const items = b.items;
     const last = items.length - 2;
     const pos = rec.pos;
     if (pos !== last) {
@@ -398,8 +402,15 @@ export class MemoryTokenStore implements TokenStore {
       items[pos + 1] = items[last + 1]!;
       moved.pos = pos;
     }
-    items.pop();
-    items.pop();
+    if (last * 4 < b.peak) {
+      // Setting the length gives the unused end of the array back (`pop` never does): a bucket
+      // its tokens have mostly left would otherwise keep the memory of its busiest moment.
+      items.length = last;
+      b.peak = last;
+    } else {
+      items.pop();
+      items.pop();
+    }
     rec.bucket = undefined;
   }
 

@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { ManualClock } from '../../src/tokens/clock.js';
 import { MemoryTokenStore, type MemoryTokenStoreOptions } from '../../src/tokens/memory-store.js';
@@ -684,4 +685,28 @@ describe('against a naive model (random operations)', () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     it(`seed ${seed}: 6,000 operations agree with the model`, () => runModel(seed, 6000, seed % 2 === 0 ? 1000 : 256));
   }
+});
+
+describe('memory held by idle buckets', () => {
+  it('tokens moving through many buckets leave no memory behind in the buckets they left', () => {
+    // Heap figures need --expose-gc, so this runs in a child process against the built store.
+    const script = `
+      import { MemoryTokenStore } from ${JSON.stringify(new URL('../../dist/tokens/memory-store.js', import.meta.url).href)};
+      let t = 0;
+      const s = new MemoryTokenStore({ ttlMs: 256_000, maxTokens: 1e6, clock: { now: () => t } });
+      const toks = [];
+      for (let i = 0; i < 50_000; i++) toks.push(s.mintSync('c').token);
+      gc(); gc();
+      const before = process.memoryUsage().heapUsed;
+      // Each round is a new bucket (1/256 of the TTL later) and every token moves into it.
+      for (let round = 0; round < 100; round++) { t += 1000; for (const x of toks) s.touch(x); }
+      gc(); gc();
+      process.stdout.write(JSON.stringify({ grownMb: (process.memoryUsage().heapUsed - before) / 1e6, size: s.sizeSync() }));
+    `;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const { grownMb, size } = JSON.parse(out) as { grownMb: number; size: number };
+    expect(size).toBe(50_000);
+    // Without trimming, each emptied bucket kept an array sized for all 50k tokens: ~110 MB here.
+    expect(grownMb).toBeLessThan(15);
+  });
 });
