@@ -141,6 +141,7 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
     cleanupIntervalSeconds: cfg.tokenCleanupIntervalSeconds,
     heartbeatIntervalSeconds: cfg.heartbeatIntervalSeconds,
     maxMessageBytes: cfg.maxMessageBytes,
+    maxSendBufferBytes: cfg.maxSendBufferBytes,
     tokens,
     // The memory store answers without I/O: upgrades need not wait for a promise.
     acquireNow: tokens instanceof MemoryTokenStore ? (token) => tokens.acquireSync(token) : undefined,

@@ -3,7 +3,7 @@
  * @freenetorg/freenet-stdlib driven over a stand-in WebSocket that only records what is sent.
  */
 import { randomBytes } from 'node:crypto';
-import { ContractCodeT, ContractType } from '@freenetorg/freenet-stdlib/common.js';
+import { ContractCodeT, ContractType, UpdateDataType } from '@freenetorg/freenet-stdlib/common.js';
 import { RelatedContractsT } from '@freenetorg/freenet-stdlib/client-request.js';
 import {
   ContractContainer,
@@ -11,6 +11,10 @@ import {
   FreenetWsApi,
   GetRequest,
   PutRequest,
+  StateUpdate,
+  SubscribeRequest,
+  UpdateData,
+  UpdateRequest,
   WasmContractV1,
 } from '@freenetorg/freenet-stdlib/websocket-interface.js';
 import { contractIdentity, encodeContractId } from '../../dist/node/contract-key.js';
@@ -63,5 +67,9 @@ export async function contractFrames(stateBytes = 1024) {
   const container = new ContractContainer(ContractType.WasmContractV1, wasm);
   const [put] = await framesOf((api) => api.put(new PutRequest(container, Array.from(state), new RelatedContractsT([]))));
   const [get] = await framesOf((api) => api.get(new GetRequest(ContractKey.fromInstanceId(encodeContractId(id.instanceId)), false)));
-  return { contractId: encodeContractId(id.instanceId), put, get, state };
+  const [subscribe] = await framesOf((api) => api.subscribe(new SubscribeRequest(key)));
+  /** A full-state Update of this contract to `next`. */
+  const update = async (next) =>
+    (await framesOf((api) => api.update(new UpdateRequest(key, new UpdateData(UpdateDataType.StateUpdate, new StateUpdate(Array.from(next)))))))[0];
+  return { contractId: encodeContractId(id.instanceId), put, get, subscribe, update, state };
 }

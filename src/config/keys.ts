@@ -16,6 +16,7 @@ export interface GatewayConfig {
   maxTokens: number;
   heartbeatIntervalSeconds: number;
   maxMessageBytes: number;
+  maxSendBufferBytes: number;
   shutdownTimeoutSeconds: number;
   allowedHosts: string[];
   dataDir: string;
@@ -149,6 +150,18 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     defaultValue: 16_777_216,
     valid: '1024–1073741824',
     description: 'Largest WebSocket message accepted; a larger one closes that connection with 1009.',
+  },
+  {
+    key: 'max-send-buffer-bytes',
+    prop: 'maxSendBufferBytes',
+    flag: 'max-send-buffer-bytes',
+    flagArg: '<bytes>',
+    env: 'FREENET_MAX_SEND_BUFFER_BYTES',
+    kind: { type: 'int', min: 1_048_576, max: 17_179_869_184 },
+    defaultValue: 67_108_864,
+    valid: '1048576–17179869184',
+    description:
+      'Most bytes queued for one WebSocket client that does not read its answers (at least twice max-message-bytes is used). Past 1 MiB queued its requests are no longer read until it catches up; past this the connection is terminated.',
   },
   {
     key: 'shutdown-timeout-seconds',

@@ -15,6 +15,24 @@ export interface ConnectionEvents {
   message(label: string): void;
   authFailure(): void;
   messageRejected(reason: 'too_large' | 'malformed'): void;
+  connectionTerminated(reason: 'heartbeat' | 'send_buffer'): void;
+}
+
+/** When to stop reading a client that does not read its answers, and when to give up on it. */
+export interface SendBufferLimits {
+  /** Queued bytes past which the client's requests are no longer read (until half of it drained). */
+  readonly pauseAtBytes: number;
+  /** Queued bytes past which the connection is terminated. */
+  readonly limitBytes: number;
+}
+
+/** Pause point: a client that has not taken 1 MiB of answers need not be sent more yet. */
+const PAUSE_AT_BYTES = 1_048_576;
+
+export function sendBufferLimits(maxSendBufferBytes: number, maxMessageBytes: number): SendBufferLimits {
+  // One answer can be as large as a message (a Get of a state put at the limit): never less than two.
+  const limitBytes = Math.max(maxSendBufferBytes, 2 * maxMessageBytes);
+  return { pauseAtBytes: Math.min(PAUSE_AT_BYTES, limitBytes), limitBytes };
 }
 
 export interface ConnectionDeps<R> {
@@ -25,6 +43,7 @@ export interface ConnectionDeps<R> {
   /** Logs a refused token once per fingerprint (bounded memory). */
   readonly warnInvalidToken: (fingerprint: string, how: string) => void;
   readonly onClosed: (conn: ClientConnection<R>) => void;
+  readonly sendBuffer: SendBufferLimits;
 }
 
 /**
@@ -45,6 +64,13 @@ export class ClientConnection<R> {
    */
   private pending: Promise<void> | undefined;
   private closed = false;
+  /** Reading stopped because too much is queued for the client (see `send`). */
+  private readPaused = false;
+  /**
+   * Messages that arrived while reading was stopped: pausing the socket stops further reads, but
+   * the frames of a chunk already read are still delivered. Bounded by that chunk.
+   */
+  private backlog: Array<{ bytes: Uint8Array; isBinary: boolean }> | undefined;
   /** Made on first use: most connections never log, and a fingerprint costs a SHA-256. */
   private connLogCache: Logger | undefined;
 
@@ -87,16 +113,56 @@ export class ClientConnection<R> {
     return this.attested !== undefined;
   }
 
+  /**
+   * Nothing bounds what a client that stops reading makes the gateway queue (a small Get can
+   * answer megabytes; notifications come unasked). Past `pauseAtBytes` its requests are no longer
+   * read, so TCP pushes back on it; past `limitBytes` (unasked notifications keep coming) it is
+   * terminated.
+   */
   private send(bytes: Uint8Array): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(bytes);
+    this.ws.send(bytes, this.written);
+    const queued = this.ws.bufferedAmount;
+    if (queued <= this.deps.sendBuffer.pauseAtBytes) return;
+    if (queued > this.deps.sendBuffer.limitBytes) {
+      this.connLog.warn({ queuedBytes: queued }, 'client does not read its answers; send buffer over max-send-buffer-bytes, connection terminated');
+      this.deps.events.connectionTerminated('send_buffer');
+      this.terminate();
+    } else if (!this.readPaused) {
+      this.readPaused = true;
+      this.ws.pause();
+    }
   }
+
+  /** A frame reached the socket: read again once the client has taken half of what paused it. */
+  private readonly written = (err?: Error): void => {
+    // A failed write means the socket is gone (terminated): nothing more to read or answer.
+    if (err !== undefined && err !== null) return;
+    if (!this.readPaused || this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.deps.sendBuffer.pauseAtBytes / 2) return;
+    this.readPaused = false;
+    const backlog = this.backlog;
+    while (backlog !== undefined && backlog.length > 0 && !this.readPaused && !this.closed && this.ws.readyState === this.ws.OPEN) {
+      const m = backlog.shift()!;
+      this.handleMessage(m.bytes, m.isBinary);
+    }
+    if (!this.readPaused && !this.closed) this.ws.resume();
+  };
 
   private onMessage(bytes: Uint8Array, isBinary: boolean): void {
     if (this.closed) return;
+    if (this.readPaused) {
+      (this.backlog ??= []).push({ bytes, isBinary });
+      return;
+    }
+    this.handleMessage(bytes, isBinary);
+  }
+
+  private handleMessage(bytes: Uint8Array, isBinary: boolean): void {
     if (!isBinary) {
       // Text frames are not part of the flatbuffers protocol; answer instead of guessing.
       this.deps.events.message('malformed');
+      this.deps.events.messageRejected('malformed');
       this.send(this.deps.api.errorResponse('expected a binary flatbuffers ClientRequest, got a text frame'));
       return;
     }
@@ -212,6 +278,7 @@ export class ClientConnection<R> {
     // Before the token is dropped, so the line still names its fingerprint.
     if (this.deps.log.isLevelEnabled('debug')) this.connLog.debug({ code, invalidated: wasClosed }, 'connection closed');
     this.closed = true;
+    this.backlog = undefined;
     this.session.close();
     if (this.token !== undefined) {
       this.deps.tokens.release(this.token);

@@ -8,7 +8,14 @@ import { isTokenStoreUnavailable } from '../tokens/redis-errors.js';
 import type { AttestedContract, TokenStore } from '../tokens/types.js';
 import type { ApiBinding } from './api-binding.js';
 import { AuthWarningLimiter } from './auth-warnings.js';
-import { AUTH_INVALID_CODE, AUTH_INVALID_REASON, ClientConnection, type ConnectionEvents } from './connection.js';
+import {
+  AUTH_INVALID_CODE,
+  AUTH_INVALID_REASON,
+  ClientConnection,
+  sendBufferLimits,
+  type ConnectionEvents,
+  type SendBufferLimits,
+} from './connection.js';
 import { HostPolicy } from './host-check.js';
 import { createHttpHandler } from './http-routes.js';
 import type { WebAppSource } from './webapps.js';
@@ -27,6 +34,7 @@ export const NO_EVENTS: GatewayEvents = {
   message() {},
   authFailure() {},
   messageRejected() {},
+  connectionTerminated() {},
   tokenIssued() {},
   tokenRefused() {},
   cleanupRun() {},
@@ -41,6 +49,8 @@ export interface GatewayServerOptions<R> {
   readonly cleanupIntervalSeconds: number;
   readonly heartbeatIntervalSeconds: number;
   readonly maxMessageBytes: number;
+  /** Bytes queued for one client past which it is terminated (raised to 2 × maxMessageBytes). */
+  readonly maxSendBufferBytes: number;
   readonly tokens: TokenStore;
   /** `tokens.acquire` without a promise, when the store can answer without I/O (see UpgradeDeps). */
   readonly acquireNow?: ((token: string) => AttestedContract | undefined) | undefined;
@@ -62,6 +72,7 @@ export class GatewayServer<R> {
   private readonly cleanup: CleanupLoop;
   private readonly warnings = new AuthWarningLimiter();
   private readonly events: GatewayEvents;
+  private readonly sendBuffer: SendBufferLimits;
   private heartbeat: NodeJS.Timeout | undefined;
   private accepting = true;
   private nextConnId = 1;
@@ -71,6 +82,7 @@ export class GatewayServer<R> {
 
   constructor(private readonly opts: GatewayServerOptions<R>) {
     this.events = opts.events ?? NO_EVENTS;
+    this.sendBuffer = sendBufferLimits(opts.maxSendBufferBytes, opts.maxMessageBytes);
     const hosts = new HostPolicy(opts.bindAddress, opts.allowedHosts);
     // maxPayload makes ws close an oversized message with 1009 before buffering all of it.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes, clientTracking: false });
@@ -102,6 +114,9 @@ export class GatewayServer<R> {
       if (outcome.kind === 'invalid-token') {
         this.events.authFailure();
         this.warnInvalidToken(outcome.fingerprint, 'upgrade');
+        // The refused client may still send frames before it reads the close (an oversized or
+        // unmasked one makes `ws` emit 'error'); without a listener that error would end the process.
+        ws.on('error', () => ws.terminate());
         ws.close(AUTH_INVALID_CODE, AUTH_INVALID_REASON);
         return;
       }
@@ -150,6 +165,7 @@ export class GatewayServer<R> {
         events: this.events,
         warnInvalidToken: (fp, how) => this.warnInvalidToken(fp, how),
         onClosed: (c) => this.connections.delete(c),
+        sendBuffer: this.sendBuffer,
       },
       auth,
       this.nextConnId++,
@@ -212,6 +228,7 @@ export class GatewayServer<R> {
         // No pong since the last ping: a half-open socket that will never fire close by itself.
         if (!conn.alive) {
           this.opts.log.info({ conn: conn.id }, 'no answer to the last ping; connection terminated');
+          this.events.connectionTerminated('heartbeat');
           conn.terminate();
         } else {
           conn.ping();

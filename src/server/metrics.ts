@@ -36,6 +36,15 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
+/** Reasons counted by `node_gateway_connections_terminated_total{reason}`. */
+export const TERMINATE_REASONS = [
+  /** No pong to the previous ping (§5). */
+  'heartbeat',
+  /** More than `max-send-buffer-bytes` queued for a client that does not read. */
+  'send_buffer',
+] as const;
+export type TerminateReason = (typeof TERMINATE_REASONS)[number];
+
 /**
  * Buckets for `node_gateway_cleanup_run_duration_seconds`: 0.1 ms to 10 s, roughly 1-2.5-5 per
  * decade. A sweep that removes nothing takes microseconds; a mass expiry of a million tokens,
@@ -126,6 +135,7 @@ export class GatewayMetrics {
   #connectionsClosedPending = 0;
   readonly #messagesPending = new Map<MessageKind, number>(MESSAGE_KINDS.map((k) => [k, 0]));
   readonly #rejected: Counter<'reason'>;
+  readonly #terminated: Counter<'reason'>;
   readonly #cleanupDuration: Histogram;
 
   constructor(sources: MetricsSources, opts: GatewayMetricsOptions = {}) {
@@ -236,6 +246,12 @@ export class GatewayMetrics {
       labelNames: ['reason'] as const,
       registers,
     });
+    this.#terminated = new Counter({
+      name: 'node_gateway_connections_terminated_total',
+      help: `WebSocket client connections the gateway cut off, by reason (${TERMINATE_REASONS.join(', ')}).`,
+      labelNames: ['reason'] as const,
+      registers,
+    });
     this.#cleanupDuration = new Histogram({
       name: 'node_gateway_cleanup_run_duration_seconds',
       help: 'Duration of one run of the token cleanup loop.',
@@ -246,6 +262,7 @@ export class GatewayMetrics {
     // Every series exists from the start (at 0), so rate() and absent() work before the first event.
     for (const type of MESSAGE_KINDS) messages.inc({ type }, 0);
     for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
+    for (const reason of TERMINATE_REASONS) this.#terminated.inc({ reason }, 0);
   }
 
   /** A token was minted. */
@@ -282,6 +299,11 @@ export class GatewayMetrics {
     // The connection passes the decoder's own lower-case kinds: one set lookup, no case folding.
     const type = MESSAGE_KIND_SET.has(kind) ? (kind as MessageKind) : messageKindLabel(kind);
     this.#messagesPending.set(type, (this.#messagesPending.get(type) ?? 0) + 1);
+  }
+
+  /** The gateway terminated a connection (rare: prom-client's labelled `inc` is fine here). */
+  connectionTerminated(reason: TerminateReason): void {
+    this.#terminated.inc({ reason });
   }
 
   /** A client message was rejected; anything outside REJECT_REASONS counts as `other`. */

@@ -173,3 +173,101 @@ describe('metrics edges', () => {
     await eventually(async () => metricSum(await metricsText(d), 'node_gateway_tokens_expired_total') === 1, 3000);
   });
 });
+
+describe('hostile WebSocket clients', () => {
+  it('a refused (4401) client that sends an oversized or unmasked frame does not take the daemon down', async () => {
+    const d = await start(['--webapps-dir', join(REPO, 'examples', 'webapps'), '--max-message-bytes', '1024']);
+    // An ordinary client: a page reopened with a token the gateway does not know, sending at once.
+    const c = openClient(commandUrl(d, '1'.repeat(44)));
+    c.ws.on('error', () => {});
+    c.ws.once('open', () => c.ws.send(Buffer.alloc(4096)));
+    expect([4401, 1006]).toContain((await c.closed).code);
+    // Raw: the upgrade and a frame the server must refuse (unmasked, then a 2^63-byte length).
+    const { connect } = await import('node:net');
+    for (const frame of [Buffer.from([0x82, 0x03, 1, 2, 3]), Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]) {
+      await new Promise<void>((resolve) => {
+        const s = connect(d.port, '127.0.0.1', () => {
+          s.write(
+            `GET /v1/contract/command?authToken=${'2'.repeat(44)} HTTP/1.1\r\nHost: 127.0.0.1:${d.port}\r\n` +
+              'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+          );
+          s.write(frame);
+        });
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+        s.resume();
+      });
+    }
+    const health = await fetch(`${d.base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(d.child.exitCode).toBeNull();
+  });
+
+  type Frames = { put: Buffer; get: Buffer; subscribe: Buffer; update(next: Buffer): Promise<Buffer> };
+  async function frames900k(): Promise<Frames> {
+    const { contractFrames } = (await import('../../bench/lib/freenet-frames.mjs')) as {
+      contractFrames(stateBytes: number): Promise<Frames>;
+    };
+    return contractFrames(900 * 1024);
+  }
+  async function putWith(d: Daemon, frames: Frames): Promise<void> {
+    const writer = openClient(commandUrl(d));
+    await writer.opened;
+    writer.ws.send(frames.put);
+    await eventually(() => writer.messages.length === 1);
+    writer.ws.close();
+  }
+  /** `ws.pause()`, not the socket's: the client library resumes its socket by itself otherwise. */
+  function stopReading(c: ReturnType<typeof openClient>): { resume(): void } {
+    c.ws.pause();
+    return c.ws;
+  }
+
+  it('a client that asks and never reads is no longer read from; the heartbeat ends it', async () => {
+    const d = await start(['--max-message-bytes', '1048576', '--heartbeat-interval-seconds', '1']);
+    const frames = await frames900k();
+    await putWith(d, frames);
+    const reader = openClient(commandUrl(d));
+    await reader.opened;
+    const socket = stopReading(reader);
+    // 300 Gets of a 900 KiB state: ~270 MB of answers if the gateway kept answering.
+    for (let i = 0; i < 300; i++) reader.ws.send(frames.get);
+    await eventually(async () => metricSum(await metricsText(d), 'node_gateway_connections_terminated_total') >= 1, 15_000);
+    const text = await metricsText(d);
+    expect(text).toMatch(/node_gateway_connections_terminated_total\{reason="heartbeat"\} 1/);
+    // Reading stopped after 1 MiB of unread answers queued in the process (the kernel's socket
+    // buffers take several MB more first): a few Gets were answered, not 300.
+    const gets = Number(/node_gateway_messages_total\{type="get"\} (\d+)/.exec(text)?.[1]);
+    expect(gets).toBeGreaterThanOrEqual(1);
+    expect(gets).toBeLessThan(30);
+    expect(metricSum(text, 'process_resident_memory_bytes')).toBeLessThan(300 * 1024 * 1024);
+    socket.resume();
+    await reader.closed;
+    expect((await fetch(`${d.base}/healthz`)).status).toBe(200);
+  });
+
+  it('a subscriber that never reads is terminated once its unread notifications pass max-send-buffer-bytes', async () => {
+    const d = await start(['--max-message-bytes', '1048576', '--max-send-buffer-bytes', '4194304']);
+    const frames = await frames900k();
+    await putWith(d, frames);
+    const subscriber = openClient(commandUrl(d));
+    await subscriber.opened;
+    subscriber.ws.send(frames.subscribe);
+    await eventually(() => subscriber.messages.length === 1);
+    const socket = stopReading(subscriber);
+
+    const writer = openClient(commandUrl(d));
+    await writer.opened;
+    for (let i = 0; i < 12; i++) {
+      writer.ws.send(await frames.update(Buffer.alloc(900 * 1024, i + 1)));
+      await eventually(() => writer.messages.length === i + 1);
+    }
+    await eventually(async () => /connections_terminated_total\{reason="send_buffer"\} 1/.test(await metricsText(d)), 10_000);
+    expect(d.stdout).toContain('send buffer over max-send-buffer-bytes');
+    // The writer is unaffected.
+    writer.ws.send(frames.get);
+    await eventually(() => writer.messages.length === 13);
+    socket.resume();
+    await subscriber.closed;
+  });
+});
