@@ -24,7 +24,7 @@ const log = (s) => process.stderr.write(`${s}\n`);
 
 const sections = [
   ['startup', 'startup', () => startup.run({ repetitions: quick ? 3 : 9 })],
-  ['token-store', 'tokenStore', () => tokenStore.run({ n: quick ? 100_000 : 1_000_000, realN: quick ? 20_000 : 100_000, log })],
+  ['token-store', 'tokenStore', () => tokenStore.run({ n: quick ? 100_000 : 1_000_000, realN: quick ? 20_000 : 100_000, repetitions: quick ? 1 : 3, log })],
   ['websocket', 'websocket', () => websocket.run({ seconds: quick ? 1 : 2, rounds: quick ? 1 : 3, log })],
   ['memory', 'memory', () => memory.run({ connections: 2000, log })],
 ];

@@ -94,7 +94,8 @@ function tokenStoreSection(ts) {
       (gw.sweepYields !== undefined ? ` Its mass expiry gave the event loop back ${fmt(gw.sweepYields)} times.` : '')
     : '';
   return [
-    `N = ${fmt(n)} tokens, each store in its own \`node --expose-gc\` process, same tokens, same seeded random access order.`,
+    `N = ${fmt(n)} tokens, each store in its own \`node --expose-gc\` process, same tokens, same seeded random access order. ` +
+      `${ts[0]?.rounds ?? 1} round(s), the stores taking turns; each figure is the median over the rounds, except the worst event-loop block, the worst of all rounds.`,
     '',
     table(
       ['store', 'mint/s', 'touch/s', 'resolve/s', 'touch+resolve/s', 'sweep, 1 % expired', `sweep, ${fmt(n)} expired + 1 % live`, 'sweep, 100 % expired', 'worst loop delay in these two (histogram / probe)', 'heap B/token'],
