@@ -28,6 +28,8 @@ export interface SendBufferLimits {
 
 /** Pause point: a client that has not taken 1 MiB of answers need not be sent more yet. */
 const PAUSE_AT_BYTES = 1_048_576;
+/** Held-back requests past which the socket is paused too (a burst behind a slow Authenticate). */
+const BACKLOG_PAUSE = 256;
 
 export function sendBufferLimits(maxSendBufferBytes: number, maxMessageBytes: number): SendBufferLimits {
   // One answer can be as large as a message (a Get of a state put at the limit): never less than two.
@@ -59,16 +61,19 @@ export class ClientConnection<R> {
   /**
    * Requests run one after another, so a put is stored before the get that follows it. Most
    * requests are answered synchronously (the embedded node, the memory token store) and run
-   * straight from the message event; only while one that answers later is pending do the
-   * following ones wait in this chain. Undefined when nothing is pending.
+   * straight from the message event; while one that answers later is pending, the following ones
+   * wait in `backlog`. Undefined when nothing is pending.
    */
   private pending: Promise<void> | undefined;
   private closed = false;
-  /** Reading stopped because too much is queued for the client (see `send`). */
-  private readPaused = false;
+  /** Too much is queued for the client (see `send`): its requests wait until it catches up. */
+  private sendBlocked = false;
+  /** The socket is paused (`ws.pause`): by `sendBlocked`, or by a long backlog. */
+  private socketPaused = false;
   /**
-   * Messages that arrived while reading was stopped: pausing the socket stops further reads, but
-   * the frames of a chunk already read are still delivered. Bounded by that chunk.
+   * Requests held back, in arrival order: while one that answers later is pending, or while the
+   * client is send-blocked. Pausing the socket stops further reads, but the frames of a chunk
+   * already read are still delivered; past BACKLOG_PAUSE held requests the socket is paused too.
    */
   private backlog: Array<{ bytes: Uint8Array; isBinary: boolean }> | undefined;
   /** Made on first use: most connections never log, and a fingerprint costs a SHA-256. */
@@ -128,9 +133,9 @@ export class ClientConnection<R> {
       this.connLog.warn({ queuedBytes: queued }, 'client does not read its answers; send buffer over max-send-buffer-bytes, connection terminated');
       this.deps.events.connectionTerminated('send_buffer');
       this.terminate();
-    } else if (!this.readPaused) {
-      this.readPaused = true;
-      this.ws.pause();
+    } else if (!this.sendBlocked) {
+      this.sendBlocked = true;
+      this.updateReading();
     }
   }
 
@@ -138,24 +143,44 @@ export class ClientConnection<R> {
   private readonly written = (err?: Error): void => {
     // A failed write means the socket is gone (terminated): nothing more to read or answer.
     if (err !== undefined && err !== null) return;
-    if (!this.readPaused || this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (!this.sendBlocked || !this.isOpen()) return;
     if (this.ws.bufferedAmount > this.deps.sendBuffer.pauseAtBytes / 2) return;
-    this.readPaused = false;
-    const backlog = this.backlog;
-    while (backlog !== undefined && backlog.length > 0 && !this.readPaused && !this.closed && this.ws.readyState === this.ws.OPEN) {
-      const m = backlog.shift()!;
-      this.handleMessage(m.bytes, m.isBinary);
-    }
-    if (!this.readPaused && !this.closed) this.ws.resume();
+    this.sendBlocked = false;
+    this.drain();
   };
+
+  private isOpen(): boolean {
+    return !this.closed && this.ws.readyState === this.ws.OPEN;
+  }
 
   private onMessage(bytes: Uint8Array, isBinary: boolean): void {
     if (this.closed) return;
-    if (this.readPaused) {
+    if (this.sendBlocked || this.pending !== undefined || (this.backlog !== undefined && this.backlog.length > 0)) {
       (this.backlog ??= []).push({ bytes, isBinary });
+      if (this.backlog.length > BACKLOG_PAUSE) this.updateReading();
       return;
     }
     this.handleMessage(bytes, isBinary);
+  }
+
+  /** Run held-back requests in order until one answers later or the client is send-blocked. */
+  private drain(): void {
+    const backlog = this.backlog;
+    while (backlog !== undefined && backlog.length > 0 && this.pending === undefined && !this.sendBlocked && this.isOpen()) {
+      const m = backlog.shift()!;
+      this.handleMessage(m.bytes, m.isBinary);
+    }
+    this.updateReading();
+  }
+
+  /** Read from the socket only while the client is not send-blocked and the backlog is short. */
+  private updateReading(): void {
+    if (!this.isOpen()) return;
+    const pause = this.sendBlocked || (this.backlog !== undefined && this.backlog.length > BACKLOG_PAUSE);
+    if (pause === this.socketPaused) return;
+    this.socketPaused = pause;
+    if (pause) this.ws.pause();
+    else this.ws.resume();
   }
 
   private handleMessage(bytes: Uint8Array, isBinary: boolean): void {
@@ -164,10 +189,6 @@ export class ClientConnection<R> {
       this.deps.events.message('malformed');
       this.deps.events.messageRejected('malformed');
       this.send(this.deps.api.errorResponse('expected a binary flatbuffers ClientRequest, got a text frame'));
-      return;
-    }
-    if (this.pending !== undefined) {
-      this.wait(this.pending.then(() => this.process(bytes)));
       return;
     }
     let later: void | Promise<void>;
@@ -185,7 +206,9 @@ export class ClientConnection<R> {
     const settled: Promise<void> = work
       .catch((err: unknown) => this.failed(err))
       .then(() => {
-        if (this.pending === settled) this.pending = undefined;
+        if (this.pending !== settled) return;
+        this.pending = undefined;
+        this.drain();
       });
     this.pending = settled;
   }

@@ -246,6 +246,44 @@ describe('hostile WebSocket clients', () => {
     expect((await fetch(`${d.base}/healthz`)).status).toBe(200);
   });
 
+  it('requests sent in one burst behind an Authenticate still wait while the client is behind', async () => {
+    const { AuthenticateT, ClientRequest, ClientRequestT, ClientRequestType } = await import('@freenetorg/freenet-stdlib/client-request.js');
+    const { Builder } = await import('flatbuffers');
+    const d = await start(['--webapps-dir', join(REPO, 'examples', 'webapps'), '--max-message-bytes', '1048576', '--max-send-buffer-bytes', '4194304']);
+    const frames = await frames900k();
+    await putWith(d, frames);
+    const token = (await loadPage(d)).token;
+    const b = new Builder(256);
+    ClientRequest.finishClientRequestBuffer(b, new ClientRequestT(ClientRequestType.Authenticate, new AuthenticateT(token)).pack(b));
+    const auth = b.asUint8Array();
+
+    // Authenticate answers later (it asks the token store), so the Gets behind it are held back;
+    // 20 answers of 900 KiB are 18 MB, over the 4 MiB limit if they were all queued at once.
+    const c = openClient(commandUrl(d));
+    await c.opened;
+    const socket = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.cork();
+    c.ws.send(auth);
+    for (let i = 0; i < 20; i++) c.ws.send(frames.get);
+    socket.uncork();
+    // A slow but steady reader.
+    const received: number[] = [];
+    c.ws.pause();
+    while (received.length < 20) {
+      c.ws.resume();
+      await new Promise((r) => setTimeout(r, 30));
+      c.ws.pause();
+      received.push(...c.messages.splice(0).map((m) => m.length));
+      await new Promise((r) => setTimeout(r, 100));
+      if (c.ws.readyState !== c.ws.OPEN) break;
+    }
+    expect(received.length).toBe(20);
+    expect(received.every((n) => n > 900 * 1024)).toBe(true);
+    expect(await metricsText(d)).toMatch(/connections_terminated_total\{reason="send_buffer"\} 0/);
+    c.ws.resume();
+    c.ws.close();
+  });
+
   it('a subscriber that never reads is terminated once its unread notifications pass max-send-buffer-bytes', async () => {
     const d = await start(['--max-message-bytes', '1048576', '--max-send-buffer-bytes', '4194304']);
     const frames = await frames900k();
