@@ -138,7 +138,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: { type: 'int', min: 1, max: MAX_TIMER_SECONDS },
     defaultValue: 30,
     valid: `1–${MAX_TIMER_SECONDS}`,
-    description: 'WebSocket ping period. A connection that missed the previous ping is terminated.',
+    description:
+      'WebSocket ping period. A connection that neither answered the previous ping nor took any of the data sent to it since is terminated.',
   },
   {
     key: 'max-message-bytes',

@@ -53,7 +53,7 @@ export interface ConnectionDeps<R> {
  * constructed (header/query) or by an `Authenticate` request, released exactly once on close.
  */
 export class ClientConnection<R> {
-  /** Answered the last ping; the heartbeat terminates a connection that did not. */
+  /** Answered the last ping, or took some of our bytes since; the heartbeat terminates one that did neither. */
   alive = true;
   private token: string | undefined;
   private attested: AttestedContract | undefined;
@@ -143,6 +143,9 @@ export class ClientConnection<R> {
   private readonly written = (err?: Error): void => {
     // A failed write means the socket is gone (terminated): nothing more to read or answer.
     if (err !== undefined && err !== null) return;
+    // The peer is taking our bytes, so it is there: a client busy draining a large answer has its
+    // pong stuck behind it (and is not read while send-blocked), but must not count as silent.
+    this.alive = true;
     if (!this.sendBlocked || !this.isOpen()) return;
     if (this.ws.bufferedAmount > this.deps.sendBuffer.pauseAtBytes / 2) return;
     this.sendBlocked = false;

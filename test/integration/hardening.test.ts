@@ -246,6 +246,31 @@ describe('hostile WebSocket clients', () => {
     expect((await fetch(`${d.base}/healthz`)).status).toBe(200);
   });
 
+  it('a slow but steady reader outlasts a short heartbeat: taking our bytes counts as alive', async () => {
+    const d = await start(['--max-message-bytes', '1048576', '--heartbeat-interval-seconds', '1']);
+    const frames = await frames900k();
+    await putWith(d, frames);
+    const c = openClient(commandUrl(d));
+    await c.opened;
+    for (let i = 0; i < 60; i++) c.ws.send(frames.get);
+    // ~54 MB of answers, taken in small sips over several heartbeat intervals.
+    let received = 0;
+    const started = Date.now();
+    c.ws.pause();
+    while (received < 60 && c.ws.readyState === c.ws.OPEN) {
+      c.ws.resume();
+      await new Promise((r) => setTimeout(r, 2));
+      c.ws.pause();
+      received += c.messages.splice(0).length;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(received).toBe(60);
+    expect(Date.now() - started).toBeGreaterThan(2200); // more than two heartbeat intervals
+    expect(await metricsText(d)).toMatch(/connections_terminated_total\{reason="heartbeat"\} 0/);
+    c.ws.resume();
+    c.ws.close();
+  });
+
   it('requests sent in one burst behind an Authenticate still wait while the client is behind', async () => {
     const { AuthenticateT, ClientRequest, ClientRequestT, ClientRequestType } = await import('@freenetorg/freenet-stdlib/client-request.js');
     const { Builder } = await import('flatbuffers');
