@@ -28,8 +28,15 @@ export class OffsetClock {
  * performance.now). Each store runs in its own child process, so this touches nothing else.
  */
 export function patchGlobalClocks(clock) {
-  performance.now = () => realPerfNow() + clock.offset;
-  Date.now = () => realDateNow() + clock.offset;
+  // Installed once per process; later calls only switch the clock read. Replacing the globals
+  // again would hand the store's compiled code a new function to deoptimize on.
+  patchedClock = clock;
+  if (patched) return;
+  patched = true;
+  performance.now = () => realPerfNow() + patchedClock.offset;
+  Date.now = () => realDateNow() + patchedClock.offset;
 }
+let patched = false;
+let patchedClock;
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { systemMonotonicClock } from './clock.js';
+import { coarseMonotonicClock } from './clock.js';
 import { flatAscii, isWellFormedToken, newToken } from './token.js';
-import { TokenTable, tokenHash } from './token-table.js';
+import { ABSENT, type Loc, TokenTable, tokenHash } from './token-table.js';
 import type {
   AttestedContract,
   MintResult,
@@ -18,7 +18,7 @@ export interface MemoryTokenStoreOptions {
   readonly ttlMs: number;
   /** Most live tokens held; minting beyond it is refused, never made room for by eviction. */
   readonly maxTokens: number;
-  /** Expiry clock. Defaults to performance.now. */
+  /** Expiry clock. Defaults to performance.now, read at most once a millisecond (`CoarseClock`). */
   readonly clock?: MonotonicClock;
   /** Only for `issuedAt` (display). Defaults to Date.now. */
   readonly wallClock?: () => number;
@@ -78,10 +78,11 @@ interface Bucket {
   /** Upper bound of its tokens' last access. */
   maxAt: number;
   /**
-   * Its tokens as pairs: record at an even index, its hash right after, so a delete needs no read
-   * of the record and moving a record within the bucket writes one line of memory.
+   * Its tokens as pairs: record at an even index, its place in the table right after, so a sweep
+   * removes it with one write to the table and no read of the record, and moving a record within
+   * the bucket writes one line of memory. The table reports moves (`#relocate`), keeping it exact.
    */
-  readonly items: (Rec | number)[];
+  readonly items: (Rec | Loc)[];
   /** Most `items` held since the array was last trimmed. */
   peak: number;
   /** A sweep run that stopped partway through this bucket, where it stopped, and its running minimum. */
@@ -112,7 +113,9 @@ export class MemoryTokenStore implements TokenStore {
   readonly #generateToken: () => string;
   readonly #bucketSpanMs: number;
 
-  readonly #table = new TokenTable<Rec>();
+  readonly #table = new TokenTable<Rec>((rec, loc) => {
+    if (rec.bucket !== undefined) rec.bucket.items[rec.pos + 1] = loc;
+  });
   #inUseCount = 0;
   /** Oldest first; `#buckets[#headIndex]` is the front, the last element the back (newest). */
   #buckets: (Bucket | undefined)[] = [];
@@ -138,7 +141,7 @@ export class MemoryTokenStore implements TokenStore {
     }
     this.ttlMs = opts.ttlMs;
     this.maxTokens = opts.maxTokens;
-    this.#clock = opts.clock ?? systemMonotonicClock;
+    this.#clock = opts.clock ?? coarseMonotonicClock;
     this.#wallClock = opts.wallClock ?? Date.now;
     this.#yieldEveryMs = yieldEveryMs;
     this.#generateToken = opts.generateToken ?? newToken;
@@ -168,7 +171,7 @@ export class MemoryTokenStore implements TokenStore {
     let token = this.#generateToken();
     let hash = tokenHash(token);
     // 256 random bits do not collide; the loop guards an injected generator, not the RNG.
-    while (this.#table.get(token, hash) !== undefined) {
+    while (this.#table.locate(token, hash) !== ABSENT) {
       token = this.#generateToken();
       hash = tokenHash(token);
     }
@@ -184,16 +187,16 @@ export class MemoryTokenStore implements TokenStore {
       bucket: undefined,
       pos: 0,
     };
-    this.#table.insert(rec);
-    this.#append(rec, now);
+    this.#append(rec, now, this.#table.insert(rec));
     this.#stats.issued++;
     return { ok: true, token, record: publicView(rec) };
   }
 
   /** Resolve and mark in use. Expired tokens are removed and refused even if no sweep ran yet. */
   acquireSync(token: string): AttestedContract | undefined {
-    const rec = this.#live(token);
-    if (rec === undefined) return undefined;
+    const loc = this.#live(token);
+    if (loc === ABSENT) return undefined;
+    const rec = this.#table.at(loc);
     if (rec.users === 0) {
       this.#unlink(rec);
       this.#inUseCount++;
@@ -205,14 +208,15 @@ export class MemoryTokenStore implements TokenStore {
 
   /** Look a token up without marking it in use or counting it as an access. */
   resolveSync(token: string): AttestedContract | undefined {
-    const rec = this.#live(token);
-    return rec === undefined ? undefined : publicView(rec);
+    const loc = this.#live(token);
+    return loc === ABSENT ? undefined : publicView(this.#table.at(loc));
   }
 
   touch(token: string): void {
     // An expired idle token is not revived by a late touch.
-    const rec = this.#live(token);
-    if (rec === undefined) return;
+    const loc = this.#live(token);
+    if (loc === ABSENT) return;
+    const rec = this.#table.at(loc);
     const now = this.#lastNow;
     rec.lastAccessed = now;
     if (rec.users !== 0) return;
@@ -221,19 +225,21 @@ export class MemoryTokenStore implements TokenStore {
       back.maxAt = now; // already in the newest bucket
     } else {
       this.#unlink(rec);
-      this.#append(rec, now);
+      this.#append(rec, now, loc);
     }
   }
 
   release(token: string): void {
-    const rec = this.#table.get(token, tokenHash(token));
-    if (rec === undefined || rec.users === 0) return; // unknown or already idle: must not underflow
+    const loc = this.#table.locate(token, tokenHash(token));
+    if (loc === ABSENT) return;
+    const rec = this.#table.at(loc);
+    if (rec.users === 0) return; // already idle: must not underflow
     rec.users--;
     if (rec.users > 0) return;
     this.#inUseCount--;
     const now = this.#now();
     rec.lastAccessed = now;
-    this.#append(rec, now);
+    this.#append(rec, now, loc);
   }
 
   sizeSync(): number {
@@ -328,10 +334,11 @@ export class MemoryTokenStore implements TokenStore {
     });
     // Rebuild the buckets in one sorted pass so the last-access order holds whatever was held.
     const merged = [...this.#idleRecords(), ...incoming].sort((a, b) => a.lastAccessed - b.lastAccessed);
+    for (const r of merged) r.bucket = undefined; // inserts may rebuild shards: no stale bucket to patch
+    for (const r of incoming) this.#table.insert(r);
     this.#buckets = [];
     this.#headIndex = 0;
-    for (const r of merged) this.#append(r, r.lastAccessed);
-    for (const r of incoming) this.#table.insert(r);
+    for (const r of merged) this.#append(r, r.lastAccessed, this.#table.locate(r.token, r.hash));
     return { restored: kept.length, dropped: entries.length - kept.length };
   }
 
@@ -354,18 +361,22 @@ export class MemoryTokenStore implements TokenStore {
     return now - lastAccessed >= this.ttlMs;
   }
 
-  /** The record for `token` if in use or unexpired; an expired one is removed on the spot. */
-  #live(token: string): Rec | undefined {
-    const rec = this.#table.get(token, tokenHash(token));
-    if (rec === undefined) return undefined;
+  /**
+   * Where the record for `token` is, if in use or unexpired; an expired one is removed on the spot.
+   * The place, not the record, so a touch moving the record among the buckets need not read it back.
+   */
+  #live(token: string): Loc {
+    const loc = this.#table.locate(token, tokenHash(token));
+    if (loc === ABSENT) return ABSENT;
+    const rec = this.#table.at(loc);
     const now = this.#now();
     if (rec.users === 0 && this.#isExpiredAt(rec.lastAccessed, now)) {
       this.#unlink(rec);
-      this.#table.delete(rec, rec.hash);
+      this.#table.deleteAt(loc);
       this.#stats.expired++;
-      return undefined;
+      return ABSENT;
     }
-    return rec;
+    return loc;
   }
 
   *#idleRecords(): IterableIterator<Rec> {
@@ -375,8 +386,8 @@ export class MemoryTokenStore implements TokenStore {
     }
   }
 
-  /** Make `rec` idle as of `at`, which is no earlier than any idle token's last access. */
-  #append(rec: Rec, at: number): void {
+  /** Make `rec` (at `loc` in the table) idle as of `at`, no earlier than any idle token's last access. */
+  #append(rec: Rec, at: number, loc: Loc): void {
     let back = this.#buckets[this.#buckets.length - 1];
     if (back === undefined || at - back.minAt >= this.#bucketSpanMs) {
       back = { minAt: at, maxAt: at, items: [], peak: 0, scanRun: -1, scanNext: 0, scanMin: Infinity };
@@ -386,7 +397,7 @@ export class MemoryTokenStore implements TokenStore {
     }
     rec.bucket = back;
     rec.pos = back.items.length;
-    back.items.push(rec, rec.hash);
+    back.items.push(rec, loc);
     if (back.items.length > back.peak) back.peak = back.items.length;
   }
 
@@ -448,9 +459,9 @@ export class MemoryTokenStore implements TokenStore {
         continue;
       }
       if (this.#isExpiredAt(b.maxAt, now)) {
-        // Whole bucket expired: remove from the end, by hash and identity, reading no record.
+        // Whole bucket expired: remove from the end, by place, reading no record.
         const stop = Math.max(0, items.length - 2 * (limit - removed));
-        this.#table.deleteMany(items, stop, items.length);
+        this.#table.deleteManyAt(items, stop, items.length);
         const n = (items.length - stop) / 2;
         items.length = stop;
         removed += n;
@@ -471,8 +482,9 @@ export class MemoryTokenStore implements TokenStore {
         looked++;
         const r = items[i] as Rec;
         if (this.#isExpiredAt(r.lastAccessed, now)) {
+          const loc = items[i + 1] as Loc;
           this.#unlink(r);
-          this.#table.delete(r, r.hash);
+          this.#table.deleteAt(loc);
           removed++;
         } else if (r.lastAccessed < minAt) {
           minAt = r.lastAccessed;

@@ -21,13 +21,27 @@ const SEED = randomBytes(4).readUInt32LE(0);
 
 /**
  * 30-bit hash of a token (a Smi, so it is stored unboxed). Tokens are 32 random bytes in base58, so
- * their last 12 characters (~70 bits) are already uniform; mixing them is enough and costs a
- * fraction of hashing the whole string.
+ * their last 6 characters (~35 bits) are already uniform; mixing them is enough. Few characters
+ * matter more than they seem: a lookup that runs few instructions lets the CPU overlap the cache
+ * misses of consecutive lookups, and 12 characters measured ~300 ns a lookup against ~100 ns.
+ * Callers mint the tokens (random), so no one can choose keys that collide.
  */
 export function tokenHash(token: string): number {
   const n = token.length;
+  if (n < 6) return shortTokenHash(token);
+  let h = SEED ^ n;
+  h = Math.imul(h ^ (token.charCodeAt(n - 1) | (token.charCodeAt(n - 2) << 8) | (token.charCodeAt(n - 3) << 16)), 0x9e3779b1);
+  h = Math.imul(h ^ (token.charCodeAt(n - 4) | (token.charCodeAt(n - 5) << 8) | (token.charCodeAt(n - 6) << 16)), 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h & 0x3fffffff;
+}
+
+/** Strings too short to be tokens still get a hash (lookups of garbage must not fail). */
+function shortTokenHash(token: string): number {
   let h = SEED;
-  for (let i = n > 12 ? n - 12 : 0; i < n; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x45d9f3b);
   h ^= h >>> 16;
@@ -58,40 +72,77 @@ function emptySlots<E>(capacity: number): (E | null | undefined)[] {
 }
 
 /**
+ * Where an entry sits: its slot index in the shard's array, shifted, and the shard's number. Valid
+ * until the shard is rebuilt, which reports every new place to the table's `relocate` callback.
+ */
+export type Loc = number;
+
+/** `locate`'s answer for a token the table does not hold. */
+export const ABSENT: Loc = -1;
+
+/**
+ * A shard's slot index must fit in a Smi once shifted (loc stays an untagged-int fast path). 2^24
+ * slots per shard is ~5 million tokens per shard, 300 million in all: far past any heap.
+ */
+const MAX_CAPACITY = 1 << 24;
+
+/**
  * The token → record index of the memory store. A hand-made hash table rather than `Map`, for two
  * costs a `Map` cannot avoid (docs/PERFORMANCE.md):
- * - a delete must hash and find the key, reading the token string (a cache miss per token at a
- *   million tokens); here a record is deleted by its precomputed hash and its identity, so a sweep
- *   that holds the hash removes a token without reading the token or the record at all;
+ * - a delete must hash and find the key, reading the token string and the probed entries (a
+ *   cache miss each at a million tokens); here a record's place (`Loc`) is known to its owner,
+ *   so a sweep removes a token with one write to that slot, reading nothing;
  * - a lookup goes bucket → entry → value (three lines of memory); here slot → record (two).
  */
 export class TokenTable<E extends TableEntry> {
   #shards: Shard<E>[] = Array.from({ length: SHARDS }, () => new Shard<E>(MIN_CAPACITY));
   #size = 0;
+  readonly #relocate: (entry: E, loc: Loc) => void;
+
+  /**
+   * @param relocate called for each entry a rebuild moves, with its new place, so whoever keeps
+   *   places (the store's idle buckets) stays exact. It must not call back into the table.
+   */
+  constructor(relocate: (entry: E, loc: Loc) => void = () => {}) {
+    this.#relocate = relocate;
+  }
 
   get size(): number {
     return this.#size;
   }
 
-  get(token: string, hash: number): E | undefined {
-    const s = this.#shards[hash & SHARD_MASK]!;
+  /** Where the entry for `token` (whose hash is `hash`) sits, or `ABSENT`. */
+  locate(token: string, hash: number): Loc {
+    const shard = hash & SHARD_MASK;
+    const s = this.#shards[shard]!;
     const slots = s.slots;
     const mask = s.mask;
     for (let i = (hash >>> SHARD_BITS) & mask; ; i = (i + 1) & mask) {
       const e = slots[i];
-      if (e === undefined) return undefined;
-      if (e !== null && e.hash === hash && e.token === token) return e;
+      if (e === undefined) return ABSENT;
+      if (e !== null && e.hash === hash && e.token === token) return (i << SHARD_BITS) | shard;
     }
   }
 
-  /** Add a record whose token is not in the table (the caller has looked). */
-  insert(entry: E): void {
+  /** The entry at a place `locate` or `insert` gave (and no rebuild has moved since). */
+  at(loc: Loc): E {
+    return this.#shards[loc & SHARD_MASK]!.slots[loc >>> SHARD_BITS]!;
+  }
+
+  get(token: string, hash: number): E | undefined {
+    const loc = this.locate(token, hash);
+    return loc === ABSENT ? undefined : this.at(loc);
+  }
+
+  /** Add a record whose token is not in the table (the caller has looked). Returns its place. */
+  insert(entry: E): Loc {
     const hash = entry.hash;
-    let s = this.#shards[hash & SHARD_MASK]!;
+    const shard = hash & SHARD_MASK;
+    let s = this.#shards[shard]!;
     // Keep at most 5/8 of the slots used, so probe chains stay short even for absent tokens.
     if ((s.used + 1) * 8 > (s.mask + 1) * 5) {
-      this.#rebuild(hash & SHARD_MASK, s.live + 1);
-      s = this.#shards[hash & SHARD_MASK]!;
+      this.#rebuild(shard, s.live + 1);
+      s = this.#shards[shard]!;
     }
     const slots = s.slots;
     const mask = s.mask;
@@ -101,53 +152,48 @@ export class TokenTable<E extends TableEntry> {
     slots[i] = entry;
     s.live++;
     this.#size++;
+    return (i << SHARD_BITS) | shard;
   }
 
-  /**
-   * Remove `entry` (compared by identity), found from `hash`. Needs neither the token nor any field
-   * of the record: a sweep calls it with the hash it keeps beside the record.
-   */
-  delete(entry: E, hash: number): boolean {
-    const found = this.#remove(entry, hash);
-    if (found) this.#shrinkIfSparse(hash & SHARD_MASK);
-    return found;
-  }
-
-  /**
-   * `delete` for the (entry, hash) pairs in `pairs[from..to)`: one call and one loop for a whole
-   * sweep batch, so the loop is optimized within the batch rather than per call.
-   */
-  deleteMany(pairs: readonly (E | number)[], from: number, to: number): number {
-    let removed = 0;
-    for (let i = from; i < to; i += 2) if (this.#remove(pairs[i] as E, pairs[i + 1] as number)) removed++;
-    for (let i = 0; i < SHARDS; i++) this.#shrinkIfSparse(i);
-    return removed;
-  }
-
-  #remove(entry: E, hash: number): boolean {
-    const s = this.#shards[hash & SHARD_MASK]!;
+  /** Remove the entry at `loc`. May rebuild (shrink) its shard. */
+  deleteAt(loc: Loc): void {
+    const shard = loc & SHARD_MASK;
+    const s = this.#shards[shard]!;
     const slots = s.slots;
     const mask = s.mask;
-    for (let i = (hash >>> SHARD_BITS) & mask; ; i = (i + 1) & mask) {
-      const e = slots[i];
-      if (e === entry) {
-        if (slots[(i + 1) & mask] === undefined) {
-          // End of a chain: this slot and the tombstones just before it can be empty again.
-          slots[i] = undefined;
-          s.used--;
-          for (let j = (i - 1) & mask; slots[j] === null; j = (j - 1) & mask) {
-            slots[j] = undefined;
-            s.used--;
-          }
-        } else {
-          slots[i] = null;
-        }
-        s.live--;
-        this.#size--;
-        return true;
+    const i = loc >>> SHARD_BITS;
+    if (slots[(i + 1) & mask] === undefined) {
+      // End of a chain: this slot and the tombstones just before it can be empty again.
+      slots[i] = undefined;
+      s.used--;
+      for (let j = (i - 1) & mask; slots[j] === null; j = (j - 1) & mask) {
+        slots[j] = undefined;
+        s.used--;
       }
-      if (e === undefined) return false;
+    } else {
+      slots[i] = null;
     }
+    s.live--;
+    this.#size--;
+    this.#shrinkIfSparse(shard);
+  }
+
+  /**
+   * Remove the entries at the places `places[from + 1], places[from + 3], … < to` (the odd
+   * indices of (record, place) pairs). Each is one write of a tombstone: nothing is read, which
+   * is what keeps a sweep's cost at the tokens it removes (docs/PERFORMANCE.md). The tombstones
+   * go at the shard's next rebuild. May rebuild (shrink) shards.
+   */
+  deleteManyAt(places: readonly unknown[], from: number, to: number): void {
+    const shards = this.#shards;
+    for (let k = from + 1; k < to; k += 2) {
+      const loc = places[k] as Loc;
+      const s = shards[loc & SHARD_MASK]!;
+      s.slots[loc >>> SHARD_BITS] = null;
+      s.live--;
+    }
+    this.#size -= (to - from) >> 1;
+    for (let i = 0; i < SHARDS; i++) this.#shrinkIfSparse(i);
   }
 
   /** Give memory back after mass removals: a shard under 1/16 full is re-laid smaller. */
@@ -172,6 +218,7 @@ export class TokenTable<E extends TableEntry> {
     const old = this.#shards[index]!;
     let capacity = MIN_CAPACITY;
     while (capacity < live * 3) capacity *= 2;
+    if (capacity > MAX_CAPACITY) throw new RangeError(`token table shard over ${MAX_CAPACITY} slots`);
     const s = new Shard<E>(capacity);
     const slots = s.slots;
     const mask = s.mask;
@@ -182,6 +229,7 @@ export class TokenTable<E extends TableEntry> {
       slots[i] = e;
       s.used++;
       s.live++;
+      this.#relocate(e, (i << SHARD_BITS) | index);
     }
     this.#shards[index] = s;
   }

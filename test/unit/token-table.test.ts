@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenTable, tokenHash } from '../../src/tokens/token-table.js';
+import { ABSENT, type Loc, TokenTable, tokenHash } from '../../src/tokens/token-table.js';
 
 interface Entry {
   readonly token: string;
@@ -45,19 +45,28 @@ describe('TokenTable', () => {
     expect(t.size).toBe(1);
   });
 
-  it('deletes by identity and hash; a second delete or an unknown entry is a no-op', () => {
+  it('locates by token value; deleteAt removes the entry at that place and nothing else', () => {
     const t = new TokenTable<Entry>();
     const a = entry('A'.repeat(44));
-    t.insert(a);
-    expect(t.delete(entry('A'.repeat(44)), a.hash)).toBe(false); // equal token, other record
-    expect(t.delete(a, a.hash)).toBe(true);
-    expect(t.delete(a, a.hash)).toBe(false);
-    expect(t.get(a.token, a.hash)).toBeUndefined();
-    expect(t.size).toBe(0);
+    const b = entry('B'.repeat(44));
+    const locA = t.insert(a);
+    t.insert(b);
+    // Another string object with the same characters finds the same place.
+    expect(t.locate(['A'.repeat(20), 'A'.repeat(24)].join(''), a.hash)).toBe(locA);
+    expect(t.at(locA)).toBe(a);
+    t.deleteAt(locA);
+    expect(t.locate(a.token, a.hash)).toBe(ABSENT);
+    expect(t.get(b.token, b.hash)).toBe(b);
+    expect(t.size).toBe(1);
   });
 
-  it('matches a Map through 200k random inserts, lookups and deletes (growth, tombstones, shrink)', () => {
-    const t = new TokenTable<Entry>();
+  it('matches a Map through 200k random inserts, lookups and deletes (growth, tombstones, shrink), places kept exact by relocate', () => {
+    const places = new Map<Entry, Loc>();
+    let relocations = 0;
+    const t = new TokenTable<Entry>((e, loc) => {
+      places.set(e, loc);
+      relocations++;
+    });
     const model = new Map<string, Entry>();
     const live: Entry[] = [];
     const rand = rng(42);
@@ -68,7 +77,7 @@ describe('TokenTable', () => {
       const insertBias = step < 80_000 ? 0.75 : step < 140_000 ? 0.2 : 0.5;
       if (r < insertBias || live.length === 0) {
         const e = entry(`t${(next++).toString(36).padStart(43, '_')}`);
-        t.insert(e);
+        places.set(e, t.insert(e));
         model.set(e.token, e);
         live.push(e);
       } else {
@@ -76,7 +85,12 @@ describe('TokenTable', () => {
         const e = live[i]!;
         live[i] = live[live.length - 1]!;
         live.pop();
-        expect(t.delete(e, e.hash)).toBe(true);
+        const loc = places.get(e)!;
+        expect(t.at(loc)).toBe(e);
+        // Half by one delete, half in runs of one, as a sweep batch would.
+        if (step % 2 === 0) t.deleteAt(loc);
+        else t.deleteManyAt([e, loc], 0, 2);
+        places.delete(e);
         model.delete(e.token);
       }
       if (step % 997 === 0) {
@@ -85,19 +99,28 @@ describe('TokenTable', () => {
       }
     }
     expect(t.size).toBe(model.size);
-    for (const e of model.values()) expect(t.get(e.token, e.hash)).toBe(e);
+    for (const e of model.values()) {
+      expect(t.get(e.token, e.hash)).toBe(e);
+      expect(t.locate(e.token, e.hash)).toBe(places.get(e));
+    }
     expect(new Set(t.values())).toEqual(new Set(model.values()));
+    expect(relocations).toBeGreaterThan(50_000); // growth and shrink rebuilds did move entries
   });
 
-  it('deleteMany removes the (entry, hash) pairs of a range and gives memory back', () => {
+  it('deleteManyAt removes the (entry, place) pairs of a range and gives memory back', () => {
     const t = new TokenTable<Entry>();
-    const pairs: (Entry | number)[] = [];
+    const pairs: (Entry | Loc)[] = [];
     for (let i = 0; i < 50_000; i++) {
       const e = entry(`m${i.toString(36).padStart(43, '_')}`);
-      t.insert(e);
-      pairs.push(e, e.hash);
+      pairs.push(e, 0);
     }
-    expect(t.deleteMany(pairs, 2, pairs.length)).toBe(49_999);
+    // Places as they are once all are in (growth moves earlier entries).
+    for (let i = 0; i < pairs.length; i += 2) t.insert(pairs[i] as Entry);
+    for (let i = 0; i < pairs.length; i += 2) {
+      const e = pairs[i] as Entry;
+      pairs[i + 1] = t.locate(e.token, e.hash);
+    }
+    t.deleteManyAt(pairs, 2, pairs.length);
     expect(t.size).toBe(1);
     const first = pairs[0] as Entry;
     expect(t.get(first.token, first.hash)).toBe(first);
@@ -111,7 +134,7 @@ describe('TokenTable', () => {
     for (let round = 0; round < 50; round++) {
       const batch = Array.from({ length: 200 }, (_, i) => entry(`r${round}x${i}`.padEnd(44, '_')));
       for (const e of batch) t.insert(e);
-      for (const e of batch) t.delete(e, e.hash);
+      for (const e of batch) t.deleteAt(t.locate(e.token, e.hash));
     }
     expect(t.get('absent'.padEnd(44, 'z'), tokenHash('absent'.padEnd(44, 'z')))).toBeUndefined();
     expect(t.get(keep.token, keep.hash)).toBe(keep);
