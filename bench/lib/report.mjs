@@ -30,7 +30,11 @@ function targetRows(r) {
 
   if (gw && map) {
     const x = gw.sweepOnePercentMs / map.sweepOnePercentMs;
-    rows.push([`Sweep, 1 % of ${fmt(gw.n)} expired, vs full-scan Map`, `${ms(gw.sweepOnePercentMs)} vs ${ms(map.sweepOnePercentMs)} = ${ratio(x)}`, '≤ 0.05× (1/20)', verdict(x <= 0.05)]);
+    rows.push([`Sweep, 1 % of ${fmt(gw.n)} expired, vs full-scan Map (median of 5 sweeps in a row)`, `${ms(gw.sweepOnePercentMs)} vs ${ms(map.sweepOnePercentMs)} = ${ratio(x)}`, '≤ 0.05× (1/20)', verdict(x <= 0.05)]);
+    if (gw.sweepOnePercentFirstMs !== undefined && map.sweepOnePercentFirstMs !== undefined) {
+      const y = gw.sweepOnePercentFirstMs / map.sweepOnePercentFirstMs;
+      rows.push(['… the first of those sweeps alone (code not yet compiled)', `${ms(gw.sweepOnePercentFirstMs)} vs ${ms(map.sweepOnePercentFirstMs)} = ${ratio(y)}`, '(shown, not a target)', '']);
+    }
   }
   if (gw) {
     const worst = Math.max(gw.loopHistogramMaxMs, gw.loopProbeMaxMs);
@@ -80,7 +84,7 @@ function tokenStoreSection(ts) {
           fmtRate(s.touchPerSec),
           fmtRate(s.resolvePerSec),
           fmtRate(s.touchResolvePerSec),
-          ms(s.sweepOnePercentMs),
+          s.sweepOnePercentFirstMs === undefined ? ms(s.sweepOnePercentMs) : `${ms(s.sweepOnePercentMs)} (${ms(s.sweepOnePercentFirstMs)})`,
           ms(s.sweepMassMs),
           ms(s.sweepAllMs),
           `${ms(s.loopHistogramMaxMs)} / ${ms(s.loopProbeMaxMs)}`,
@@ -98,7 +102,7 @@ function tokenStoreSection(ts) {
       `${ts[0]?.rounds ?? 1} round(s), the stores taking turns; each figure is the median over the rounds, except the worst event-loop block, the worst of all rounds.`,
     '',
     table(
-      ['store', 'mint/s', 'touch/s', 'resolve/s', 'touch+resolve/s', 'sweep, 1 % expired', `sweep, ${fmt(n)} expired + 1 % live`, 'sweep, 100 % expired', 'worst loop delay in these two (histogram / probe)', 'heap B/token'],
+      ['store', 'mint/s', 'touch/s', 'resolve/s', 'touch+resolve/s', 'sweep, 1 % expired: median of 5 (first)', `sweep, ${fmt(n)} expired + 1 % live`, 'sweep, 100 % expired', 'worst loop delay in these two (histogram / probe)', 'heap B/token'],
       rows,
     ),
     real,
@@ -180,19 +184,20 @@ ${table(['target', 'figure', 'target', 'result'], targetRows(results))}
 
 ${results.tokenStore ? tokenStoreSection(results.tokenStore) : 'not run'}
 
-Method: each store first rehearses, untimed: five times, 5,000 tokens minted, 5,000 more a little
-later, the first expired and swept; then all swept (JIT warm-up: a daemon's sweep runs every
-interval, so its code is compiled; a cold sweep of 10,000 tokens runs mostly in V8's
-interpreter). Tokens: 44 random base58 characters from a fast seeded generator, the same for
-every store. Then: mint N; heap per token = growth of heapUsed + external after two forced GCs, divided by N
-(token string, record and map entry included); resolve N; touch N; touch 99 % again, so that
-after moving the clock the remaining 1 % are expired; sweep; mint back to N; move the clock past
-the TTL and mint 1 % more (live); sweep (a mass expiry of N that leaves the live 1 %, so no store
-can clear everything at once); mint back to N; move the clock past the TTL; sweep all N. Both mass
-expiries run while a 1 ms \`monitorEventLoopDelay\` histogram and a 1 ms \`setInterval\` probe watch
-the event loop; the table shows the worse of the two. Every store sees real monotonic time plus an offset
-that the benchmark jumps forward (\`node-cache\` and \`@isaacs/ttlcache\` read the global clocks, so
-they are patched in their child process; the gateway and \`lru-cache\` take the clock as an option).
+Method: tokens are 44 random base58 characters from a fast seeded generator, the same for every
+store. Mint N in 100 groups of 1 %, each group 1/100 of the TTL later on the stores' clock; heap
+per token = growth of heapUsed + external after two forced GCs, divided by N (token string,
+record and map entry included); resolve N in random order; then five sweeps in a row, the clock
+moved each time just past the TTL of the next-oldest group, so each finds 1 % expired (a cleanup
+loop in steady state): the figure is their median, and the first, which also pays for compiling
+the sweep's code, is in brackets; mint back to N; touch N in random order, half a step on; move
+the clock past the TTL and mint 1 % more (live); sweep (a mass expiry of N that leaves the live
+1 %, so no store can clear everything at once); mint back to N; move the clock past the TTL;
+sweep all N. Both mass expiries run while a 1 ms \`monitorEventLoopDelay\` histogram and a 1 ms
+\`setInterval\` probe watch the event loop; the table shows the worse of the two. Every store sees
+real monotonic time plus an offset that the benchmark jumps forward (\`node-cache\` and
+\`@isaacs/ttlcache\` read the global clocks, so they are patched in their child process; the
+gateway and \`lru-cache\` take the clock as an option).
 As in the daemon, the gateway reuses a clock reading until timers next run, at least 1 ms
 (\`CoarseClock\`; \`lru-cache\`'s default \`ttlResolution\` does the same): inside one of the
 benchmark's synchronous loops the clock therefore stands still for it.

@@ -60,7 +60,10 @@ interface Rec {
   readonly issuedAt: number;
   lastAccessed: number;
   users: number;
-  /** The idle bucket holding it (undefined while in use) and its index there. */
+  /**
+   * The idle bucket holding it (undefined while in use) and its index there. An entry of a bucket
+   * whose record points elsewhere is stale: the record has moved on (see `Bucket`).
+   */
   bucket: Bucket | undefined;
   pos: number;
 }
@@ -69,8 +72,17 @@ interface Rec {
  * Idle tokens whose last access fell within one short stretch of time (1/256 of the TTL), in no
  * particular order inside. Buckets form a queue oldest first, so a sweep takes whole buckets from
  * the front: every token in a bucket whose newest access has expired is expired, and it is removed
- * with the hash kept beside it, without reading the record (at a million tokens each read is a
- * cache miss; a linked list in access order costs one per token just to walk it).
+ * with its table place kept beside it, without reading the record (at a million tokens each read
+ * is a cache miss; a linked list in access order costs one per token just to walk it).
+ *
+ * A record that leaves a bucket (touched, so it goes to the newest bucket; or taken into use)
+ * writes nothing to the bucket's array: its entry there just goes stale, recognized by the record
+ * no longer pointing at it (`rec.bucket !== b || rec.pos !== i`). A write to a random place of a
+ * large array per touch was the touch's main cost. The bucket counts its live entries; at none
+ * it drops its array, and once stale entries outnumber live ones three to one it compacts, so
+ * the memory stays within 4 entries per idle token and the compaction's reads are amortized over
+ * the touches that made the stale entries. A sweep removes a bucket without stale entries reading
+ * no record; a mixed one it checks entry by entry.
  */
 interface Bucket {
   /** Lower bound of its tokens' last access (exact when created; raised by a partial sweep). */
@@ -79,12 +91,12 @@ interface Bucket {
   maxAt: number;
   /**
    * Its tokens as pairs: record at an even index, its place in the table right after, so a sweep
-   * removes it with one write to the table and no read of the record, and moving a record within
-   * the bucket writes one line of memory. The table reports moves (`#relocate`), keeping it exact.
+   * removes it with one write to the table and no read of the record. The table reports moves
+   * (`#relocate`), keeping the places of live entries exact; a stale entry's place is never used.
    */
-  readonly items: (Rec | Loc)[];
-  /** Most `items` held since the array was last trimmed. */
-  peak: number;
+  items: (Rec | Loc)[];
+  /** Entries whose record is still here. */
+  live: number;
   /** A sweep run that stopped partway through this bucket, where it stopped, and its running minimum. */
   scanRun: number;
   scanNext: number;
@@ -381,8 +393,12 @@ export class MemoryTokenStore implements TokenStore {
 
   *#idleRecords(): IterableIterator<Rec> {
     for (let i = this.#headIndex; i < this.#buckets.length; i++) {
-      const items = this.#buckets[i]!.items;
-      for (let j = 0; j < items.length; j += 2) yield items[j] as Rec;
+      const b = this.#buckets[i]!;
+      const items = b.items;
+      for (let j = 0; j < items.length; j += 2) {
+        const r = items[j] as Rec;
+        if (r.bucket === b && r.pos === j) yield r;
+      }
     }
   }
 
@@ -390,7 +406,7 @@ export class MemoryTokenStore implements TokenStore {
   #append(rec: Rec, at: number, loc: Loc): void {
     let back = this.#buckets[this.#buckets.length - 1];
     if (back === undefined || at - back.minAt >= this.#bucketSpanMs) {
-      back = { minAt: at, maxAt: at, items: [], peak: 0, scanRun: -1, scanNext: 0, scanMin: Infinity };
+      back = { minAt: at, maxAt: at, items: [], live: 0, scanRun: -1, scanNext: 0, scanMin: Infinity };
       this.#buckets.push(back);
     } else if (at > back.maxAt) {
       back.maxAt = at;
@@ -398,31 +414,36 @@ export class MemoryTokenStore implements TokenStore {
     rec.bucket = back;
     rec.pos = back.items.length;
     back.items.push(rec, loc);
-    if (back.items.length > back.peak) back.peak = back.items.length;
+    back.live++;
   }
 
-  /** Take an idle record out of its bucket: the bucket's last record moves into its place. */
+  /** Take an idle record out of its bucket: its entry there goes stale (see `Bucket`). */
   #unlink(rec: Rec): void {
     const b = rec.bucket!;
-    const items = b.items;
-    const last = items.length - 2;
-    const pos = rec.pos;
-    if (pos !== last) {
-      const moved = items[last] as Rec;
-      items[pos] = moved;
-      items[pos + 1] = items[last + 1]!;
-      moved.pos = pos;
-    }
-    if (last * 4 < b.peak) {
-      // Setting the length gives the unused end of the array back (`pop` never does): a bucket
-      // its tokens have mostly left would otherwise keep the memory of its busiest moment.
-      items.length = last;
-      b.peak = last;
-    } else {
-      items.pop();
-      items.pop();
-    }
     rec.bucket = undefined;
+    b.live--;
+    const entries = b.items.length >> 1;
+    if (b.live === 0) {
+      b.items = []; // a new array: shortening one keeps its memory
+      b.scanRun = -1;
+    } else if (entries - b.live > 3 * b.live && entries >= 64) {
+      this.#compact(b);
+    }
+  }
+
+  /** Drop a bucket's stale entries, keeping the order of the rest. */
+  #compact(b: Bucket): void {
+    const items = b.items;
+    const kept: (Rec | Loc)[] = [];
+    for (let i = 0; i < items.length; i += 2) {
+      const r = items[i] as Rec;
+      if (r.bucket === b && r.pos === i) {
+        r.pos = kept.length;
+        kept.push(r, items[i + 1]!);
+      }
+    }
+    b.items = kept;
+    b.scanRun = -1; // places changed: a paused scan of this bucket starts over
   }
 
   #dropFrontBucket(): void {
@@ -453,17 +474,18 @@ export class MemoryTokenStore implements TokenStore {
       }
       const b = this.#buckets[this.#headIndex];
       if (b === undefined) break;
-      const items = b.items;
-      if (items.length === 0) {
+      if (b.live === 0) {
         this.#dropFrontBucket();
         continue;
       }
-      if (this.#isExpiredAt(b.maxAt, now)) {
-        // Whole bucket expired: remove from the end, by place, reading no record.
+      const items = b.items;
+      if (b.live * 2 === items.length && this.#isExpiredAt(b.maxAt, now)) {
+        // Whole bucket expired, no stale entry: remove from the end, by place, reading no record.
         const stop = Math.max(0, items.length - 2 * (limit - removed));
         this.#table.deleteManyAt(items, stop, items.length);
         const n = (items.length - stop) / 2;
         items.length = stop;
+        b.live -= n;
         removed += n;
         visited += n;
         if (stop === 0) this.#dropFrontBucket();
@@ -471,8 +493,9 @@ export class MemoryTokenStore implements TokenStore {
       }
       if (b.scanRun !== run) visited++; // the look at this bucket's bounds
       if (!this.#isExpiredAt(b.minAt, now)) break;
-      // Partly expired: check each token, from the end (or from where this run left off). A
-      // removal swaps in the bucket's last record, one already checked (or appended since).
+      // Partly expired, or holding stale entries: check each entry, from the end (or from where
+      // this run left off). A removed entry's place takes the bucket's last entry, one already
+      // checked (or appended since).
       const resume = b.scanRun === run;
       let i = resume ? Math.min(b.scanNext, items.length - 2) : items.length - 2;
       let minAt = resume ? b.scanMin : Infinity;
@@ -481,9 +504,13 @@ export class MemoryTokenStore implements TokenStore {
         if (removed >= limit || looked >= limit) break;
         looked++;
         const r = items[i] as Rec;
-        if (this.#isExpiredAt(r.lastAccessed, now)) {
+        if (r.bucket !== b || r.pos !== i) {
+          removeEntry(b, i); // stale
+        } else if (this.#isExpiredAt(r.lastAccessed, now)) {
           const loc = items[i + 1] as Loc;
-          this.#unlink(r);
+          r.bucket = undefined;
+          b.live--;
+          removeEntry(b, i);
           this.#table.deleteAt(loc);
           removed++;
         } else if (r.lastAccessed < minAt) {
@@ -499,7 +526,7 @@ export class MemoryTokenStore implements TokenStore {
         break;
       }
       b.scanRun = -1;
-      if (items.length === 0) {
+      if (b.live === 0) {
         this.#dropFrontBucket();
         continue;
       }
@@ -541,6 +568,23 @@ export class MemoryTokenStore implements TokenStore {
     }
     return { removed, remaining: this.#table.size };
   }
+}
+
+/**
+ * Take entry `i` out of `b.items` (its record already left, or is leaving): the last entry moves
+ * into its place, and its record follows if the entry is live.
+ */
+function removeEntry(b: Bucket, i: number): void {
+  const items = b.items;
+  const last = items.length - 2;
+  if (i !== last) {
+    const moved = items[last] as Rec;
+    items[i] = moved;
+    items[i + 1] = items[last + 1]!;
+    if (moved.bucket === b && moved.pos === last) moved.pos = i;
+  }
+  items.pop();
+  items.pop();
 }
 
 /**

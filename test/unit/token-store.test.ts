@@ -274,6 +274,31 @@ describe('sweep order and cost', () => {
     for (const t of [a, b, c]) expect(store.resolveSync(t)).toBeUndefined();
   });
 
+  it('tokens that leave a bucket leave stale entries behind: compacted, never removed, never counted', () => {
+    const { store, clock, mint } = setup();
+    const tokens = Array.from({ length: 1000 }, () => mint()); // one bucket
+    clock.advance(10); // a few buckets on
+    // Touch 900: each leaves a stale entry; the bucket compacts once its live ones are few.
+    for (const t of tokens.slice(100)) store.touch(t);
+    const inUse = tokens[0]!;
+    expect(store.acquireSync(inUse)).toBeDefined(); // leaves a stale entry too
+    expect(store.sizeSync()).toBe(1000);
+    for (const t of tokens) expect(store.resolveSync(t)).toBeDefined();
+    // The 99 untouched idle tokens expire first, and only they go.
+    clock.advance(TTL - 10);
+    const before = store.stats().sweepVisited;
+    expect(store.sweepSync()).toEqual({ removed: 99, remaining: 901 });
+    // Compaction left at most 3 stale entries per live one to look at (plus the bucket bounds).
+    expect(store.stats().sweepVisited - before).toBeLessThanOrEqual(99 * 4 + 2);
+    for (const t of tokens.slice(1, 100)) expect(store.resolveSync(t)).toBeUndefined();
+    for (const t of tokens.slice(100)) expect(store.resolveSync(t)).toBeDefined();
+    expect(store.resolveSync(inUse)).toBeDefined();
+    // The snapshot has each live token once.
+    expect(new Set(store.snapshot().map((e) => e.token)).size).toBe(901);
+    clock.advance(10);
+    expect(store.sweepSync()).toEqual({ removed: 900, remaining: 1 });
+  });
+
   it('sweepSync(limit) removes at most limit', () => {
     const { store, clock, mint } = setup();
     for (let i = 0; i < 10; i++) mint();
@@ -598,13 +623,13 @@ describe('against a naive model (random operations)', () => {
    * observable result of the store (lookups, sweep counts, sizes, snapshots) must match it, whatever
    * the buckets, partial sweeps and limits do underneath.
    */
-  function runModel(seed: number, steps: number, ttl: number): void {
+  function runModel(seed: number, steps: number, ttl: number, cap = 300, advanceShare = 0.25): void {
     let s = seed >>> 0;
     const rand = (): number => {
       s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
       return s / 2 ** 32;
     };
-    const { store, clock } = setup({ ttlMs: ttl, generateToken: counterTokens(), maxTokens: 300 });
+    const { store, clock } = setup({ ttlMs: ttl, generateToken: counterTokens(), maxTokens: cap });
     const model = new Map<string, { lastAccessed: number; users: number }>();
     const known: string[] = [];
     const expired = (m: { lastAccessed: number; users: number }): boolean =>
@@ -620,23 +645,26 @@ describe('against a naive model (random operations)', () => {
     };
     const pick = (): string => known[Math.floor(rand() * known.length)] ?? 'none';
 
+    // Operation shares after the clock's: mint, acquire, release, touch, resolve, sweep, snapshot.
+    const rest = 1 - advanceShare;
+    const at = (x: number): number => advanceShare + ((x - 0.25) / 0.75) * rest;
     for (let step = 0; step < steps; step++) {
       const r = rand();
-      if (r < 0.25) {
+      if (r < advanceShare) {
         // Mostly steps around the bucket width (1/256 of the TTL), so buckets straddle the expiry
         // boundary and sweeps take the partial path; sometimes a long idle stretch.
         clock.advance(rand() < 0.8 ? (rand() * ttl) / 128 : rand() * ttl * 0.6);
-      } else if (r < 0.45) {
+      } else if (r < at(0.45)) {
         const res = store.mintSync(CONTRACT);
         // The model's cap check runs after reclaiming: count only what the model holds as live.
-        for (const [t, m] of model) if (expired(m) && model.size >= 300) model.delete(t);
+        for (const [t, m] of model) if (expired(m) && model.size >= cap) model.delete(t);
         if (res.ok) {
           model.set(res.token, { lastAccessed: clock.now(), users: 0 });
           known.push(res.token);
         } else {
-          expect([...model.values()].filter((m) => !expired(m)).length).toBeGreaterThanOrEqual(300);
+          expect([...model.values()].filter((m) => !expired(m)).length).toBeGreaterThanOrEqual(cap);
         }
-      } else if (r < 0.55) {
+      } else if (r < at(0.55)) {
         const t = pick();
         const m = modelLive(t);
         const got = store.acquireSync(t);
@@ -645,20 +673,20 @@ describe('against a naive model (random operations)', () => {
           m.users++;
           m.lastAccessed = clock.now();
         }
-      } else if (r < 0.65) {
+      } else if (r < at(0.65)) {
         const t = pick();
         store.release(t);
         const m = model.get(t);
         if (m && m.users > 0 && --m.users === 0) m.lastAccessed = clock.now();
-      } else if (r < 0.78) {
+      } else if (r < at(0.78)) {
         const t = pick();
         store.touch(t);
         const m = modelLive(t);
         if (m) m.lastAccessed = clock.now();
-      } else if (r < 0.9) {
+      } else if (r < at(0.9)) {
         const t = pick();
         expect(store.resolveSync(t) !== undefined).toBe(modelLive(t) !== undefined);
-      } else if (r < 0.97) {
+      } else if (r < at(0.97)) {
         const limit = rand() < 0.5 ? Infinity : 1 + Math.floor(rand() * 5);
         const before = store.sizeSync();
         const { removed, remaining } = store.sweepSync(limit);
@@ -684,6 +712,12 @@ describe('against a naive model (random operations)', () => {
 
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     it(`seed ${seed}: 6,000 operations agree with the model`, () => runModel(seed, 6000, seed % 2 === 0 ? 1000 : 256));
+  }
+  // Few clock steps and many tokens: buckets of hundreds, most of whose tokens move on, so stale
+  // entries pile up and buckets compact (and get swept) with stale entries among live ones.
+  for (const seed of [11, 12, 13, 14]) {
+    it(`seed ${seed}: 20,000 operations on up to 3,000 tokens agree with the model`, () =>
+      runModel(seed, 20_000, seed % 2 === 0 ? 1000 : 256, 3000, 0.01));
   }
 });
 
