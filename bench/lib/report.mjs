@@ -204,9 +204,10 @@ benchmark's synchronous loops the clock therefore stands still for it.
 Peers: a plain \`Map\` swept by a full scan (Freenet's cleanup), \`node-cache\` (\`useClones: false\`,
 sweep = the \`checkperiod\` pass \`_checkData\`), \`@isaacs/ttlcache\` (\`checkAgeOnGet\`, touch =
 \`get\` with \`updateAgeOnGet\`, sweep = \`purgeStale\`), \`lru-cache\` (\`ttl\` + \`updateAgeOnGet\`, touch =
-\`get\`, resolve = \`peek\`, sweep = \`purgeStale\`). The gateway's touch here hits an idle token (its
-slower path: the token moves from its idle bucket to the newest one); a touch on a connection's
-token in use is one lookup.
+\`get\`, resolve = \`peek\`, sweep = \`purgeStale\`). The gateway's touch here hits an idle token: it
+writes the record's last access and raises its bucket's upper bound, and the token is moved once,
+later, by the sweep that reaches its old bucket (that re-filing is not in these sweeps: every
+touched token has expired by the next one); a touch on a connection's token in use is one lookup.
 
 ### 2. WebSocket
 

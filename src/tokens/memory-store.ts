@@ -75,19 +75,25 @@ interface Rec {
  * with its table place kept beside it, without reading the record (at a million tokens each read
  * is a cache miss; a linked list in access order costs one per token just to walk it).
  *
- * A record that leaves a bucket (touched, so it goes to the newest bucket; or taken into use)
- * writes nothing to the bucket's array: its entry there just goes stale, recognized by the record
- * no longer pointing at it (`rec.bucket !== b || rec.pos !== i`). A write to a random place of a
- * large array per touch was the touch's main cost. The bucket counts its live entries; at none
- * it drops its array, and once stale entries outnumber live ones three to one it compacts, so
- * the memory stays within 4 entries per idle token and the compaction's reads are amortized over
- * the touches that made the stale entries. A sweep removes a bucket without stale entries reading
- * no record; a mixed one it checks entry by entry.
+ * A touched idle token stays where it is; only its bucket's upper bound rises. The sweep that
+ * reaches that bucket reads its tokens and files each touched one in the bucket its last access
+ * belongs to (`#refile`): one move per token per bucket passed, however often it was touched
+ * meanwhile, and the touch itself writes only the record (moving the record on every touch cost
+ * a touch about as much as a lookup again). A bucket none of whose tokens was touched since it
+ * was filled is removed blind, as above.
+ *
+ * A record that leaves a bucket (taken into use, or re-filed) writes nothing to the bucket's
+ * array: its entry there just goes stale, recognized by the record no longer pointing at it
+ * (`rec.bucket !== b || rec.pos !== i`). The bucket counts its live entries; at none it drops its
+ * array, and once stale entries outnumber live ones three to one it compacts, so the memory stays
+ * within 4 entries per idle token and the compaction's reads are amortized over the acquisitions
+ * that made the stale entries. A sweep removes a bucket without stale entries, whose newest access
+ * has expired, reading no record; any other bucket it checks entry by entry.
  */
 interface Bucket {
   /** Lower bound of its tokens' last access (exact when created; raised by a partial sweep). */
   minAt: number;
-  /** Upper bound of its tokens' last access. */
+  /** Upper bound of its tokens' last access (raised by a touch of one of them). */
   maxAt: number;
   /**
    * Its tokens as pairs: record at an even index, its place in the table right after, so a sweep
@@ -132,6 +138,11 @@ export class MemoryTokenStore implements TokenStore {
   /** Oldest first; `#buckets[#headIndex]` is the front, the last element the back (newest). */
   #buckets: (Bucket | undefined)[] = [];
   #headIndex = 0;
+  /**
+   * Upper bound of every idle token's last access. Not the back bucket's `maxAt`: a touched token
+   * stays in an older bucket, so the newest access may sit anywhere in the queue.
+   */
+  #newestIdleAt = -Infinity;
   /** Highest time seen; a clock that steps back is clamped so idle ages never go negative or reorder. */
   #lastNow = -Infinity;
   #sweeping: Promise<SweepResult> | undefined;
@@ -231,13 +242,12 @@ export class MemoryTokenStore implements TokenStore {
     const rec = this.#table.at(loc);
     const now = this.#lastNow;
     rec.lastAccessed = now;
-    if (rec.users !== 0) return;
-    const back = this.#buckets[this.#buckets.length - 1];
-    if (rec.bucket === back && back !== undefined && now - back.minAt < this.#bucketSpanMs) {
-      back.maxAt = now; // already in the newest bucket
-    } else {
-      this.#unlink(rec);
-      this.#append(rec, now, loc);
+    // An idle token stays in its bucket: the sweep that reaches the bucket files it where its last
+    // access now belongs (see `Bucket`). Raising the bound keeps the bucket from going unread.
+    const b = rec.bucket;
+    if (b !== undefined) {
+      if (now > b.maxAt) b.maxAt = now;
+      this.#newestIdleAt = now;
     }
   }
 
@@ -375,7 +385,7 @@ export class MemoryTokenStore implements TokenStore {
 
   /**
    * Where the record for `token` is, if in use or unexpired; an expired one is removed on the spot.
-   * The place, not the record, so a touch moving the record among the buckets need not read it back.
+   * The place, not the record: a caller that goes on to delete or re-file it needs no second probe.
    */
   #live(token: string): Loc {
     const loc = this.#table.locate(token, tokenHash(token));
@@ -404,6 +414,7 @@ export class MemoryTokenStore implements TokenStore {
 
   /** Make `rec` (at `loc` in the table) idle as of `at`, no earlier than any idle token's last access. */
   #append(rec: Rec, at: number, loc: Loc): void {
+    if (at > this.#newestIdleAt) this.#newestIdleAt = at;
     let back = this.#buckets[this.#buckets.length - 1];
     if (back === undefined || at - back.minAt >= this.#bucketSpanMs) {
       back = { minAt: at, maxAt: at, items: [], live: 0, scanRun: -1, scanNext: 0, scanMin: Infinity };
@@ -415,6 +426,33 @@ export class MemoryTokenStore implements TokenStore {
     rec.pos = back.items.length;
     back.items.push(rec, loc);
     back.live++;
+  }
+
+  /**
+   * File `rec`, touched while it sat in the front bucket, in the last bucket that begins at or
+   * before its last access (after the front one: the caller checked it is at least the next
+   * bucket's start), so each bucket's tokens stay older than the next one's start.
+   */
+  #refile(rec: Rec, loc: Loc): void {
+    const at = rec.lastAccessed;
+    const buckets = this.#buckets;
+    let lo = this.#headIndex + 1; // buckets[lo].minAt <= at
+    let hi = buckets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (buckets[mid]!.minAt <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    if (lo === buckets.length - 1) {
+      this.#append(rec, at, loc); // the back: it may be time for a new bucket
+      return;
+    }
+    const target = buckets[lo]!;
+    if (at > target.maxAt) target.maxAt = at;
+    rec.bucket = target;
+    rec.pos = target.items.length;
+    target.items.push(rec, loc);
+    target.live++;
   }
 
   /** Take an idle record out of its bucket: its entry there goes stale (see `Bucket`). */
@@ -493,9 +531,11 @@ export class MemoryTokenStore implements TokenStore {
       }
       if (b.scanRun !== run) visited++; // the look at this bucket's bounds
       if (!this.#isExpiredAt(b.minAt, now)) break;
-      // Partly expired, or holding stale entries: check each entry, from the end (or from where
-      // this run left off). A removed entry's place takes the bucket's last entry, one already
-      // checked (or appended since).
+      // Partly expired, holding stale entries, or touched: check each entry, from the end (or from
+      // where this run left off). A removed entry's place takes the bucket's last entry, one
+      // already checked (or appended since). The front bucket is never the one a record is
+      // re-filed into, so the scan's entries stay put.
+      const next = this.#buckets[this.#headIndex + 1];
       const resume = b.scanRun === run;
       let i = resume ? Math.min(b.scanNext, items.length - 2) : items.length - 2;
       let minAt = resume ? b.scanMin : Infinity;
@@ -513,6 +553,13 @@ export class MemoryTokenStore implements TokenStore {
           removeEntry(b, i);
           this.#table.deleteAt(loc);
           removed++;
+        } else if (next !== undefined && r.lastAccessed >= next.minAt) {
+          // Touched since it was filed here: file it where its last access belongs.
+          const loc = items[i + 1] as Loc;
+          r.bucket = undefined;
+          b.live--;
+          removeEntry(b, i);
+          this.#refile(r, loc);
         } else if (r.lastAccessed < minAt) {
           minAt = r.lastAccessed;
         }
@@ -543,13 +590,13 @@ export class MemoryTokenStore implements TokenStore {
     let now = this.#now();
     // Every token expired and none in use (a mass expiry): start over with empty tables instead
     // of a million deletes.
-    const back = this.#buckets[this.#buckets.length - 1];
-    if (back !== undefined && this.#inUseCount === 0 && this.#isExpiredAt(back.maxAt, now)) {
+    if (this.#table.size > 0 && this.#inUseCount === 0 && this.#isExpiredAt(this.#newestIdleAt, now)) {
       const removed = this.#table.size;
       this.#table.clear();
       this.#buckets = [];
       this.#headIndex = 0;
-        this.#stats.expired += removed;
+      this.#newestIdleAt = -Infinity;
+      this.#stats.expired += removed;
       this.#stats.sweepVisited += 1;
       return { removed, remaining: 0 };
     }

@@ -274,12 +274,13 @@ describe('sweep order and cost', () => {
     for (const t of [a, b, c]) expect(store.resolveSync(t)).toBeUndefined();
   });
 
-  it('tokens that leave a bucket leave stale entries behind: compacted, never removed, never counted', () => {
+  it('tokens taken into use leave stale entries behind: compacted, never removed, never counted', () => {
     const { store, clock, mint } = setup();
     const tokens = Array.from({ length: 1000 }, () => mint()); // one bucket
     clock.advance(10); // a few buckets on
-    // Touch 900: each leaves a stale entry; the bucket compacts once its live ones are few.
-    for (const t of tokens.slice(100)) store.touch(t);
+    // 900 go through a connection: each leaves a stale entry; the bucket compacts once its live ones are few.
+    for (const t of tokens.slice(100)) expect(store.acquireSync(t)).toBeDefined();
+    for (const t of tokens.slice(100)) store.release(t);
     const inUse = tokens[0]!;
     expect(store.acquireSync(inUse)).toBeDefined(); // leaves a stale entry too
     expect(store.sizeSync()).toBe(1000);
@@ -297,6 +298,47 @@ describe('sweep order and cost', () => {
     expect(new Set(store.snapshot().map((e) => e.token)).size).toBe(901);
     clock.advance(10);
     expect(store.sweepSync()).toEqual({ removed: 900, remaining: 1 });
+  });
+
+  it('a touched idle token stays put until the sweep reaches its bucket, which files it once, however often touched', () => {
+    const { store, clock, mint } = setup();
+    const tokens = Array.from({ length: 1000 }, () => mint()); // one bucket
+    const touched = tokens.slice(100);
+    for (let round = 0; round < 5; round++) {
+      clock.advance(2); // each round in a later bucket
+      for (const t of touched) store.touch(t);
+    }
+    const late = mint(); // a later bucket for the touched ones to be filed in
+    clock.advance(TTL - 10);
+    // The untouched 100 expire; the bucket is read once and the 900 move to where they belong.
+    let before = store.stats().sweepVisited;
+    expect(store.sweepSync()).toEqual({ removed: 100, remaining: 901 });
+    expect(store.stats().sweepVisited - before).toBeLessThanOrEqual(1000 + 2);
+    for (const t of tokens.slice(0, 100)) expect(store.resolveSync(t)).toBeUndefined();
+    clock.advance(9); // 1 ms short of the last touch's expiry
+    // Filed by their last access, in order: the sweep looks at one bucket's bounds and stops.
+    before = store.stats().sweepVisited;
+    expect(store.sweepSync()).toEqual({ removed: 0, remaining: 901 });
+    expect(store.stats().sweepVisited - before).toBe(1);
+    for (const t of touched) expect(store.resolveSync(t)).toBeDefined();
+    clock.advance(1);
+    expect(store.sweepSync()).toEqual({ removed: 901, remaining: 0 });
+    expect(store.resolveSync(late)).toBeUndefined();
+  });
+
+  it('a mass expiry does not clear a token touched after the newest bucket was filled', async () => {
+    const { store, clock, mint } = setup();
+    const early = mint();
+    clock.advance(10); // a later bucket
+    const later = mint();
+    clock.advance(10);
+    store.touch(early); // now the newest access of all, but it sits in the oldest bucket
+    clock.advance(TTL - 10); // `later` is expired, `early` has 10 ms to go
+    expect(await store.sweep()).toEqual({ removed: 1, remaining: 1 });
+    expect(store.resolveSync(later)).toBeUndefined();
+    expect(store.resolveSync(early)).toBeDefined();
+    clock.advance(10);
+    expect(await store.sweep()).toEqual({ removed: 1, remaining: 0 });
   });
 
   it('sweepSync(limit) removes at most limit', () => {
@@ -623,7 +665,7 @@ describe('against a naive model (random operations)', () => {
    * observable result of the store (lookups, sweep counts, sizes, snapshots) must match it, whatever
    * the buckets, partial sweeps and limits do underneath.
    */
-  function runModel(seed: number, steps: number, ttl: number, cap = 300, advanceShare = 0.25): void {
+  async function runModel(seed: number, steps: number, ttl: number, cap = 300, advanceShare = 0.25): Promise<void> {
     let s = seed >>> 0;
     const rand = (): number => {
       s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -687,9 +729,10 @@ describe('against a naive model (random operations)', () => {
         const t = pick();
         expect(store.resolveSync(t) !== undefined).toBe(modelLive(t) !== undefined);
       } else if (r < at(0.97)) {
+        // Half of them the cleanup loop's own async sweep (with its mass-expiry shortcut).
         const limit = rand() < 0.5 ? Infinity : 1 + Math.floor(rand() * 5);
         const before = store.sizeSync();
-        const { removed, remaining } = store.sweepSync(limit);
+        const { removed, remaining } = limit === Infinity && rand() < 0.5 ? await store.sweep() : store.sweepSync(limit);
         const dead = [...model].filter(([, m]) => expired(m)).map(([t]) => t);
         expect(removed).toBeLessThanOrEqual(Math.min(limit, before));
         if (limit === Infinity) {
@@ -711,12 +754,12 @@ describe('against a naive model (random operations)', () => {
   }
 
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    it(`seed ${seed}: 6,000 operations agree with the model`, () => runModel(seed, 6000, seed % 2 === 0 ? 1000 : 256));
+    it(`seed ${seed}: 6,000 operations agree with the model`, async () => runModel(seed, 6000, seed % 2 === 0 ? 1000 : 256));
   }
   // Few clock steps and many tokens: buckets of hundreds, most of whose tokens move on, so stale
   // entries pile up and buckets compact (and get swept) with stale entries among live ones.
   for (const seed of [11, 12, 13, 14]) {
-    it(`seed ${seed}: 20,000 operations on up to 3,000 tokens agree with the model`, () =>
+    it(`seed ${seed}: 20,000 operations on up to 3,000 tokens agree with the model`, async () =>
       runModel(seed, 20_000, seed % 2 === 0 ? 1000 : 256, 3000, 0.01));
   }
 });
