@@ -37,6 +37,7 @@ for (let k = 0; k < n; k++) store.touch(tokens[order[k]]);
 const touchMs = elapsedMs() - t0;
 
 const visitedBefore = store.stats().sweepVisited;
+const refiledBefore = store.stats().refiled;
 const yieldsBefore = store.stats().sweepYields;
 const probe = startLoopProbe();
 let sweepMs = 0;
@@ -66,6 +67,7 @@ process.stdout.write(
     '|---|---|',
     row('touch of an idle token', `${fmt((touchMs * 1e6) / n)} ns`),
     row('tokens the sweeps looked at (re-filed, plus one bucket bound per sweep)', fmt(visited)),
+    row('tokens re-filed', fmt(store.stats().refiled - refiledBefore)),
     row('all 100 sweeps', `${fmt(sweepMs, 1)} ms`),
     row('per token looked at', `${fmt((sweepMs * 1e6) / Math.max(1, visited))} ns`),
     row('slowest sweep', `${fmt(worstSweepMs, 1)} ms`),

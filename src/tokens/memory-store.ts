@@ -39,6 +39,8 @@ export interface TokenStoreStats {
   sweepVisited: number;
   /** Times an async sweep gave the event loop back. */
   sweepYields: number;
+  /** Touched idle tokens a sweep moved to the bucket of their last access (`#refile`). */
+  refiled: number;
 }
 
 export interface RestoreResult {
@@ -115,6 +117,15 @@ const CHECK_EVERY = 256;
 const MINT_RECLAIM_LIMIT = 64;
 /** Buckets per TTL: the tokens a sweep checks one by one are at most those of one bucket. */
 const BUCKETS_PER_TTL = 256;
+/**
+ * Most entries a bucket takes before the next token starts a new one, even within its time span.
+ * A burst (a million tokens minted, or touched and re-filed, within 1/256 of the TTL) would
+ * otherwise grow one array to millions of slots: each growth copies it, and a young array that
+ * large is a multi-millisecond scavenge, which together blocked a sweep's turn for 13-18 ms
+ * (`npm run bench:refile`). 4,096 pairs keep a backing store at 64 KiB, under V8's large-object
+ * size.
+ */
+const MAX_BUCKET_ENTRIES = 4096;
 
 /**
  * The embedded token store (§3). Lookups go through a hash table of records (`TokenTable`); idle
@@ -149,7 +160,7 @@ export class MemoryTokenStore implements TokenStore {
   /** Sweep runs started: a partly scanned bucket resumes only within the run that began it. */
   #sweepRun = 0;
   #sweepStoppedEarly = false;
-  readonly #stats: TokenStoreStats = { issued: 0, expired: 0, refused: 0, sweepVisited: 0, sweepYields: 0 };
+  readonly #stats: TokenStoreStats = { issued: 0, expired: 0, refused: 0, sweepVisited: 0, sweepYields: 0, refiled: 0 };
 
   constructor(opts: MemoryTokenStoreOptions) {
     if (!(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) {
@@ -416,8 +427,8 @@ export class MemoryTokenStore implements TokenStore {
   #append(rec: Rec, at: number, loc: Loc): void {
     if (at > this.#newestIdleAt) this.#newestIdleAt = at;
     let back = this.#buckets[this.#buckets.length - 1];
-    if (back === undefined || at - back.minAt >= this.#bucketSpanMs) {
-      back = { minAt: at, maxAt: at, items: [], live: 0, scanRun: -1, scanNext: 0, scanMin: Infinity };
+    if (back === undefined || at - back.minAt >= this.#bucketSpanMs || isFull(back)) {
+      back = newBucket(at);
       this.#buckets.push(back);
     } else if (at > back.maxAt) {
       back.maxAt = at;
@@ -430,8 +441,9 @@ export class MemoryTokenStore implements TokenStore {
 
   /**
    * File `rec`, touched while it sat in the front bucket, in the last bucket that begins at or
-   * before its last access (after the front one: the caller checked it is at least the next
-   * bucket's start), so each bucket's tokens stay older than the next one's start.
+   * before its last access (after the front one: the caller checked it is past the next bucket's
+   * start), so no bucket holds a token newer than the next one's start. A full target gets a new
+   * bucket after it instead.
    */
   #refile(rec: Rec, loc: Loc): void {
     const at = rec.lastAccessed;
@@ -447,7 +459,12 @@ export class MemoryTokenStore implements TokenStore {
       this.#append(rec, at, loc); // the back: it may be time for a new bucket
       return;
     }
-    const target = buckets[lo]!;
+    let target = buckets[lo]!;
+    if (isFull(target)) {
+      // A new bucket right after it: `at` is below the next bucket's start, so the order holds.
+      target = newBucket(at);
+      buckets.splice(lo + 1, 0, target);
+    }
     if (at > target.maxAt) target.maxAt = at;
     rec.bucket = target;
     rec.pos = target.items.length;
@@ -504,6 +521,7 @@ export class MemoryTokenStore implements TokenStore {
   #removeExpired(now: number, limit: number, run: number): number {
     let removed = 0;
     let visited = 0;
+    let refiled = 0;
     let stoppedEarly = false;
     for (;;) {
       if (removed >= limit) {
@@ -553,13 +571,16 @@ export class MemoryTokenStore implements TokenStore {
           removeEntry(b, i);
           this.#table.deleteAt(loc);
           removed++;
-        } else if (next !== undefined && r.lastAccessed >= next.minAt) {
-          // Touched since it was filed here: file it where its last access belongs.
+        } else if (next !== undefined && r.lastAccessed > next.minAt) {
+          // Touched since it was filed here: file it where its last access belongs. (Strictly
+          // after the next bucket's start: a full bucket's successor can begin at the same time,
+          // and its untouched tokens must stay put.)
           const loc = items[i + 1] as Loc;
           r.bucket = undefined;
           b.live--;
           removeEntry(b, i);
           this.#refile(r, loc);
+          refiled++;
         } else if (r.lastAccessed < minAt) {
           minAt = r.lastAccessed;
         }
@@ -582,6 +603,7 @@ export class MemoryTokenStore implements TokenStore {
     }
     this.#sweepStoppedEarly = stoppedEarly;
     this.#stats.sweepVisited += visited;
+    this.#stats.refiled += refiled;
     this.#stats.expired += removed;
     return removed;
   }
@@ -615,6 +637,15 @@ export class MemoryTokenStore implements TokenStore {
     }
     return { removed, remaining: this.#table.size };
   }
+}
+
+function newBucket(at: number): Bucket {
+  return { minAt: at, maxAt: at, items: [], live: 0, scanRun: -1, scanNext: 0, scanMin: Infinity };
+}
+
+/** Full: the next token goes to a new bucket (`MAX_BUCKET_ENTRIES`). Stale entries count too. */
+function isFull(b: Bucket): boolean {
+  return b.items.length >= 2 * MAX_BUCKET_ENTRIES;
 }
 
 /**

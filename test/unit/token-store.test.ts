@@ -308,22 +308,70 @@ describe('sweep order and cost', () => {
       clock.advance(2); // each round in a later bucket
       for (const t of touched) store.touch(t);
     }
+    clock.advance(1);
     const late = mint(); // a later bucket for the touched ones to be filed in
-    clock.advance(TTL - 10);
+    clock.advance(1);
+    for (const t of touched) store.touch(t); // past that bucket's start: they belong there now
+    clock.advance(TTL - 12);
     // The untouched 100 expire; the bucket is read once and the 900 move to where they belong.
     let before = store.stats().sweepVisited;
     expect(store.sweepSync()).toEqual({ removed: 100, remaining: 901 });
     expect(store.stats().sweepVisited - before).toBeLessThanOrEqual(1000 + 2);
+    expect(store.stats().refiled).toBe(900);
     for (const t of tokens.slice(0, 100)) expect(store.resolveSync(t)).toBeUndefined();
-    clock.advance(9); // 1 ms short of the last touch's expiry
+    clock.advance(10); // 1 ms short of `late`'s expiry, 2 ms short of the last touch's
     // Filed by their last access, in order: the sweep looks at one bucket's bounds and stops.
     before = store.stats().sweepVisited;
     expect(store.sweepSync()).toEqual({ removed: 0, remaining: 901 });
     expect(store.stats().sweepVisited - before).toBe(1);
     for (const t of touched) expect(store.resolveSync(t)).toBeDefined();
     clock.advance(1);
-    expect(store.sweepSync()).toEqual({ removed: 901, remaining: 0 });
+    expect(store.sweepSync()).toEqual({ removed: 1, remaining: 900 });
     expect(store.resolveSync(late)).toBeUndefined();
+    clock.advance(1);
+    expect(store.sweepSync()).toEqual({ removed: 900, remaining: 0 });
+    expect(store.stats().refiled).toBe(900); // once, however often touched
+  });
+
+  it('a burst spreads over bounded buckets; re-filing into a full one starts a new one after it, in order', () => {
+    const { store, clock } = setup({ generateToken: counterTokens() });
+    const mintOne = (): string => {
+      const r = store.mintSync(CONTRACT);
+      if (!r.ok) throw new Error('mint refused');
+      return r.token;
+    };
+    const t0 = clock.now();
+    const at = (t: number): void => clock.advance(t - clock.now());
+    const burst = Array.from({ length: 10_000 }, mintOne); // one instant: several full buckets
+    clock.advance(TTL / 4);
+    const mid = mintOne(); // a bucket of its own, not the back once `late` is minted
+    clock.advance(TTL / 4);
+    for (const t of burst) store.touch(t);
+    clock.advance(1);
+    const late = mintOne();
+    at(t0 + TTL);
+    // The burst's buckets are read once; all 10,000 go to `mid`'s bucket and the new ones after it.
+    let before = store.stats().sweepVisited;
+    expect(store.sweepSync()).toEqual({ removed: 0, remaining: 10_002 });
+    expect(store.stats().sweepVisited - before).toBeLessThanOrEqual(10_000 + 4);
+    expect(store.stats().refiled).toBe(10_000);
+    at(t0 + TTL + TTL / 4);
+    expect(store.sweepSync()).toEqual({ removed: 1, remaining: 10_001 });
+    expect(store.resolveSync(mid)).toBeUndefined();
+    // Those filed beside `mid` are no newer than the next bucket's start (the same instant): they stay.
+    expect(store.stats().refiled).toBe(10_000);
+    // What stayed beside `mid` is in order: the next sweep looks at one bucket's bounds and stops.
+    before = store.stats().sweepVisited;
+    expect(store.sweepSync()).toEqual({ removed: 0, remaining: 10_001 });
+    expect(store.stats().sweepVisited - before).toBe(1);
+    at(t0 + TTL / 2 + TTL - 1);
+    expect(store.sweepSync()).toEqual({ removed: 0, remaining: 10_001 });
+    for (const t of burst) expect(store.resolveSync(t)).toBeDefined();
+    clock.advance(1);
+    expect(store.sweepSync()).toEqual({ removed: 10_000, remaining: 1 });
+    expect(store.resolveSync(late)).toBeDefined();
+    clock.advance(1);
+    expect(store.sweepSync()).toEqual({ removed: 1, remaining: 0 });
   });
 
   it('a mass expiry does not clear a token touched after the newest bucket was filled', async () => {
