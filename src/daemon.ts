@@ -109,12 +109,25 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
     return 69; // EX_UNAVAILABLE: systemd may retry
   }
   if (tokens instanceof MemoryTokenStore) restoreTokens(log, tokens, cfg.dataDir);
+  // Reading the snapshot removed it, so every way out from here writes it again: a start that
+  // fails (port taken, database locked) and is retried by systemd must not lose the tokens.
+  const saveTokens = (): void => {
+    if (!(tokens instanceof MemoryTokenStore)) return;
+    try {
+      const entries = tokens.snapshot();
+      writeSnapshot(cfg.dataDir, entries);
+      log.info({ tokens: entries.length }, 'token snapshot saved');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'token snapshot not saved');
+    }
+  };
 
   let node: EmbeddedNode;
   try {
     node = EmbeddedNode.open({ dataDir: cfg.dataDir, logger: log.child({ component: 'node' }) });
   } catch (err) {
     log.fatal({ dataDir: cfg.dataDir, err: (err as Error).message }, 'cannot open the embedded node database');
+    saveTokens();
     await tokens.close();
     return 73;
   }
@@ -159,21 +172,12 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     log.fatal({ err: (err as Error).message, code }, 'cannot listen');
+    saveTokens();
     await node.close();
     await tokens.close();
     return 69;
   }
 
-  const saveTokens = (): void => {
-    if (!(tokens instanceof MemoryTokenStore)) return;
-    try {
-      const entries = tokens.snapshot();
-      writeSnapshot(cfg.dataDir, entries);
-      log.info({ tokens: entries.length }, 'token snapshot saved');
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'token snapshot not saved');
-    }
-  };
   // Even an impatient second Ctrl-C keeps the open pages' tokens: saving takes milliseconds.
   const signal = await waitForSignal(log, saveTokens);
   const graceMs = cfg.shutdownTimeoutSeconds * 1000;

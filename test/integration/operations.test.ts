@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeCodeIn, commandUrl, metricSum, metricsText, mintToken, openClient, silentClient } from '../helpers/client.js';
-import { cleanEnv, Daemon, eventually, REPO, tempDir } from '../helpers/daemon.js';
+import { cleanEnv, Daemon, eventually, REPO, runCli, tempDir } from '../helpers/daemon.js';
 
 const WEBAPPS = join(REPO, 'examples', 'webapps');
 const running: Daemon[] = [];
@@ -91,6 +91,35 @@ describe('tokens survive a graceful restart', () => {
     again.ws.close();
     await again.closed;
     expect(d2.stdout + d1.stdout).not.toContain(live);
+  });
+
+  it('a start that fails (port taken) keeps the snapshot for the retry', async () => {
+    const dir = scratch();
+    const d1 = await start(dir, ['--token-ttl-seconds', '600']);
+    const token = await mintToken(d1);
+    expect(await d1.stop()).toEqual({ code: 0, signal: null });
+
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      const failed = runCli(['--data-dir', dir, '--webapps-dir', WEBAPPS, '--ws-api-port', String(taken)], {
+        cwd: dir,
+        env: cleanEnv({}, dir),
+      });
+      expect(failed.status).toBe(69);
+      expect(failed.stdout + failed.stderr).not.toContain(token);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+    expect(existsSync(join(dir, 'tokens.snapshot.json'))).toBe(true);
+
+    const d2 = await start(dir, ['--token-ttl-seconds', '600']);
+    expect(d2.logs().find((l) => l.msg === 'tokens restored from snapshot')).toMatchObject({ restored: 1 });
+    const c = openClient(commandUrl(d2, token));
+    await c.opened;
+    c.ws.close();
+    await c.closed;
   });
 
   it('a corrupt snapshot is logged and ignored, never fatal', async () => {
