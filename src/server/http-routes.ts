@@ -48,14 +48,17 @@ const PAGE_HEADERS = {
 /**
  * A page load may come from a navigation (any site may link here) but not from another site's
  * script or subresource: browsers say which through Origin and the Sec-Fetch-* headers.
+ * "same-site" is another site too: browsers ignore the port, so a dev server on another port of
+ * localhost is "same-site" to the gateway, and must not fill `max-tokens` any more than the web.
  */
 function pageLoadAllowed(req: IncomingMessage, hosts: HostPolicy): boolean {
   const site = req.headers['sec-fetch-site'];
   const mode = req.headers['sec-fetch-mode'];
   const dest = req.headers['sec-fetch-dest'];
-  if (site === 'cross-site' && mode !== undefined && mode !== 'navigate') return false;
+  const foreign = site === 'cross-site' || site === 'same-site';
+  if (foreign && mode !== undefined && mode !== 'navigate') return false;
   // A navigation of a frame on another site is that site loading (and driving) the app unseen.
-  if (site === 'cross-site' && dest !== undefined && dest !== 'document') return false;
+  if (foreign && dest !== undefined && dest !== 'document') return false;
   const origin = req.headers.origin;
   if (origin !== undefined && mode !== 'navigate') return hosts.originAllowed(origin, req.headers.host);
   return true;

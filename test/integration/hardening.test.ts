@@ -101,6 +101,9 @@ describe('HTTP edges', () => {
       });
     expect(await status({ 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors' })).toBe(403);
     expect(await status({ Origin: 'http://evil.example' })).toBe(403);
+    // Another port of localhost is "same-site" to a browser (ports do not count): refused too.
+    expect(await status({ 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'image' })).toBe(403);
+    expect(await status({ 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'iframe' })).toBe(403);
     expect((await d.health()).tokens).toBe(0);
     expect(await status({ 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' })).toBe(200);
     expect(await status({ Origin: `http://127.0.0.1:${d.port}`, 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors' })).toBe(200);
@@ -108,6 +111,7 @@ describe('HTTP edges', () => {
     // Another site framing the app: a navigation, but of an iframe.
     expect(await status({ 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'iframe' })).toBe(403);
     expect(await status({ 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' })).toBe(200);
+    expect(await status({ 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' })).toBe(200);
     const page = await fetch(`${d.base}/v1/contract/web/${EXAMPLE_KEY}/`);
     expect(page.headers.get('content-security-policy')).toBe("frame-ancestors 'self'");
     expect(page.headers.get('x-frame-options')).toBe('SAMEORIGIN');
