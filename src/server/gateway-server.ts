@@ -179,7 +179,12 @@ export class GatewayServer<R> {
   }
 
   private warnInvalidToken(fingerprint: string, how: string): void {
-    if (this.warnings.shouldWarn(fingerprint)) {
+    const warn = this.warnings.shouldWarn(fingerprint);
+    const dropped = this.warnings.takeDropped();
+    if (dropped > 0) {
+      this.opts.log.warn({ tokens: dropped }, 'more unknown or expired auth tokens were refused with 4401; their warnings were held back (rate limit)');
+    }
+    if (warn) {
       this.opts.log.warn({ tokenFp: fingerprint, via: how }, 'unknown or expired auth token; connection closed with 4401');
     }
   }

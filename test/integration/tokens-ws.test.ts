@@ -140,6 +140,21 @@ describe('authentication of WebSocket connections', () => {
     expect((await d.health()).status).toBe('ok');
   });
 
+  it('a flood of distinct made-up tokens writes at most 100 warning lines a minute', async () => {
+    const d = await start([]);
+    for (let i = 0; i < 150; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, j) => {
+          const c = openClient(commandUrl(d, `madeUp${i + j}x`));
+          expect((await c.closed).code).toBe(4401);
+        }),
+      );
+    }
+    expect(metricSum(await metricsText(d), 'node_gateway_auth_failures_total')).toBe(150);
+    expect(d.logs().filter((l) => l.msg.startsWith('unknown or expired auth token'))).toHaveLength(100);
+    expect((await d.health()).status).toBe('ok');
+  });
+
   it('an unknown token in the Authorization header is refused the same way', async () => {
     const d = await start([]);
     const c = openClient(`${d.wsBase}/v1/contract/command`, { headers: { Authorization: 'Bearer 3yZe7d' } });

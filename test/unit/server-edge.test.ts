@@ -48,12 +48,25 @@ describe('HostPolicy (DNS-rebinding guard)', () => {
 
 describe('AuthWarningLimiter', () => {
   it('warns once per fingerprint and never holds more than its capacity', () => {
-    const l = new AuthWarningLimiter(100);
+    const l = new AuthWarningLimiter({ capacity: 100, budget: Infinity });
     expect(l.shouldWarn('a')).toBe(true);
     for (let i = 0; i < 1000; i++) expect(l.shouldWarn('a')).toBe(false);
     for (let i = 0; i < 10_000; i++) l.shouldWarn(`fp${i}`);
     expect(l.size).toBe(100);
     expect(l.suppressed).toBe(1000);
+  });
+
+  it('a flood of distinct tokens writes at most `budget` lines a window, then one count', () => {
+    let t = 0;
+    const l = new AuthWarningLimiter({ budget: 3, windowMs: 1000, now: () => t });
+    const warned = Array.from({ length: 10 }, (_, i) => l.shouldWarn(`fp${i}`)).filter(Boolean).length;
+    expect(warned).toBe(3);
+    expect(l.takeDropped()).toBe(0); // the window has not ended: the count may still grow
+    t += 1000;
+    expect(l.shouldWarn('fp9')).toBe(true); // held back, not forgotten: a new window warns
+    expect(l.takeDropped()).toBe(7);
+    expect(l.takeDropped()).toBe(0);
+    expect(l.shouldWarn('fp0')).toBe(false); // warned about already
   });
 });
 
