@@ -5,7 +5,7 @@ import dotenv from 'dotenv';
 import { closest } from 'fastest-levenshtein';
 import { parse as parseToml } from 'smol-toml';
 import { CONFIG_KEYS, FREENET_NODE_KEYS } from './keys.js';
-import { ConfigError } from './validate.js';
+import { ConfigError, NonDecimalInteger } from './validate.js';
 
 const CONFIG_FILE_NAME = 'freenet.config.toml';
 
@@ -28,13 +28,31 @@ export function readDotenv(path: string, explicit: boolean): { path: string; var
 
 // Integers as bigint so that `1e3` and `1.5` (floats) can be rejected for integer keys.
 const tomlLoader: Loader = (filepath, content) => {
+  let doc: Record<string, unknown>;
   try {
-    return parseToml(content, { integersAsBigInt: true });
+    doc = parseToml(content, { integersAsBigInt: true });
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new ConfigError(`cannot parse config file ${filepath}: ${msg}`);
   }
+  markNonDecimalIntegers(doc, content);
+  return doc;
 };
+
+/**
+ * Replaces each top-level integer written as `0x…`, `0o…` or `0b…` with a `NonDecimalInteger`,
+ * which validation refuses. The keys are flat, so the literal is the text after `key =` on the
+ * key's own line.
+ */
+function markNonDecimalIntegers(doc: Record<string, unknown>, content: string): void {
+  for (const [key, value] of Object.entries(doc)) {
+    if (typeof value !== 'bigint') continue;
+    const k = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const line = new RegExp(`^[ \\t]*(?:${k}|"${k}"|'${k}')[ \\t]*=[ \\t]*([^\\s#]+)`, 'm').exec(content);
+    const literal = line?.[1];
+    if (literal !== undefined && /^[+-]?0[xob]/i.test(literal)) doc[key] = new NonDecimalInteger(literal);
+  }
+}
 
 function explorer() {
   return cosmiconfig('freenet', {

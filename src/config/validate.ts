@@ -43,7 +43,16 @@ export function describeSource(p: Provenance): string {
  */
 export type RawValue = string | readonly string[] | bigint | number | boolean | unknown;
 
+/**
+ * A TOML integer written in hex, octal or binary (`0x10`): §2 takes whole decimal numbers only,
+ * as the flags do, and the parser hands over the value, not how it was written.
+ */
+export class NonDecimalInteger {
+  constructor(readonly text: string) {}
+}
+
 function showRaw(raw: RawValue): string {
+  if (raw instanceof NonDecimalInteger) return raw.text;
   if (typeof raw === 'bigint' || typeof raw === 'number') return String(raw);
   const json = JSON.stringify(raw, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
   return json ?? String(raw);
@@ -77,6 +86,8 @@ function parseInt(spec: KeySpec, min: number, max: number, raw: RawValue, source
     n = Number(big);
   } else if (typeof raw === 'number') {
     fail(spec, source, raw, 'is not a whole decimal number (TOML floats are not accepted)');
+  } else if (raw instanceof NonDecimalInteger) {
+    fail(spec, source, raw, 'is not a whole decimal number (hex, octal and binary are not accepted)');
   } else if (typeof raw === 'string') {
     fail(spec, source, raw, 'is a string; write the number without quotes');
   } else {

@@ -104,6 +104,24 @@ describe('node-gateway config (real executable)', () => {
     expect(configJson(['--config', 'good.toml'], cwd).keys['log-level']).toMatchObject({ value: 'debug', source: 'file' });
   });
 
+  it('integers in the file are whole decimal numbers: hex, octal and binary are refused (exit 78)', () => {
+    const cwd = scratch();
+    for (const [line, literal] of [
+      ['ws-api-port = 0x10', '0x10'],
+      ['token_ttl_seconds = 0o17  # snake_case synonym', '0o17'],
+      ['"max-tokens" = 0b101', '0b101'],
+    ] as const) {
+      writeFileSync(join(cwd, 'freenet.config.toml'), `${line}\n`);
+      const r = runCli(['config'], { cwd, env: cleanEnv({}, cwd) });
+      expect(r.status, line).toBe(78);
+      expect(r.stderr, line).toContain(`${literal} is not a whole decimal number`);
+      expect(r.stderr, line).toContain('freenet.config.toml');
+    }
+    // Digit separators are still decimal; a comment is not the value.
+    writeFileSync(join(cwd, 'freenet.config.toml'), 'token-ttl-seconds = 1_000 # not 0x10\n');
+    expect(configJson([], cwd).keys['token-ttl-seconds']).toMatchObject({ value: 1000, source: 'file' });
+  });
+
   it('an unknown key in the file is an error naming the key, the file and the nearest key', () => {
     const cwd = scratch();
     writeFileSync(join(cwd, 'freenet.config.toml'), 'token-ttl-second = 5\n');
