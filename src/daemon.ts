@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { lockDataDir, makeDataDir } from './data-dir.js';
 import { CONFIG_KEYS } from './config/keys.js';
 import type { LoadedConfig } from './config/load.js';
@@ -8,6 +9,7 @@ import { EmbeddedNode } from './node/embedded-node.js';
 import type { NodeRequest } from './node/types.js';
 import { FreenetApiBinding } from './server/freenet-api.js';
 import { GatewayServer } from './server/gateway-server.js';
+import { isLoopback } from './server/host-check.js';
 import { GatewayMetrics } from './server/metrics.js';
 import { ChainedWebApps, DirectoryWebApps, webAppFromFiles, type WebAppSource } from './server/webapps.js';
 import { MemoryTokenStore } from './tokens/memory-store.js';
@@ -29,6 +31,14 @@ function logEffectiveConfig(log: Logger, loaded: LoadedConfig): void {
   }
   for (const v of loaded.unknownVariables) {
     log.warn({ variable: v.name, nearest: v.nearest }, 'unknown FREENET_* variable ignored');
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -132,7 +142,13 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
     return 73;
   }
   const sources: WebAppSource[] = [];
-  if (cfg.webappsDir !== undefined) sources.push(new DirectoryWebApps(cfg.webappsDir));
+  if (cfg.webappsDir !== undefined) {
+    if (!isDirectory(cfg.webappsDir)) {
+      // Not fatal: it is read per request, so creating it later works without a restart.
+      log.warn({ webappsDir: cfg.webappsDir }, 'webapps-dir is not a directory (yet); pages are served from the node only until it is');
+    }
+    sources.push(new DirectoryWebApps(cfg.webappsDir));
+  }
   sources.push({
     find: async (contractId) => {
       const files = await node.webApp(contractId);
@@ -167,8 +183,15 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
 
   try {
     const addr = await server.start();
+    const hostPart = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
     // Said at any log level: with port 0 it is the only way to learn the port.
-    log.child({}, { level: 'info' }).info({ address: addr.address, port: addr.port }, `listening on ${addr.address}:${addr.port}`);
+    log.child({}, { level: 'info' }).info({ address: addr.address, port: addr.port }, `listening on ${hostPart}:${addr.port}`);
+    if (!isLoopback(addr.address)) {
+      log.warn(
+        { address: addr.address, allowedHosts: cfg.allowedHosts },
+        'ws-api-address is not a loopback address: the client API is reachable from the network (only Host names in allowed-hosts are served)',
+      );
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     log.fatal({ err: (err as Error).message, code }, 'cannot listen');

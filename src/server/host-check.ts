@@ -67,7 +67,7 @@ function validPort(p: string): boolean {
   return /^[0-9]{1,5}$/.test(p) && Number(p) <= 65535;
 }
 
-function isLoopback(name: string): boolean {
+export function isLoopback(name: string): boolean {
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
   if (isIP(name) === 4) return name.startsWith('127.');
   if (isIP(name) === 6) return name === '::1' || name === '0:0:0:0:0:0:0:1';

@@ -125,6 +125,18 @@ describe('start-up edges', () => {
     expect(d.logs().filter((l) => l.level < 40).map((l) => l.msg)).toEqual([`listening on 127.0.0.1:${d.port}`]);
   });
 
+  it('warns when bound beyond loopback, and when webapps-dir is missing; still starts', async () => {
+    const dir = scratch();
+    const d = await start(['--ws-api-address', '0.0.0.0', '--webapps-dir', join(dir, 'not-there')], dir);
+    const warnings = d.logs().filter((l) => l.level === 40);
+    expect(warnings.find((l) => /not a loopback address/.test(l.msg))).toMatchObject({ address: '0.0.0.0' });
+    expect(warnings.find((l) => /webapps-dir is not a directory/.test(l.msg))).toMatchObject({ webappsDir: join(dir, 'not-there') });
+    expect((await d.health()).status).toBe('ok');
+    // Created after start: read per request, so it serves without a restart.
+    cpSync(join(REPO, 'examples', 'webapps'), join(dir, 'not-there'), { recursive: true });
+    expect((await loadPage(d, EXAMPLE_KEY)).status).toBe(200);
+  });
+
   it('a data-dir that cannot be created exits 73 at once (even under /proc)', () => {
     const dir = scratch();
     for (const bad of ['/proc/node-gateway-test/x', join(dir, 'file', 'sub')]) {
