@@ -334,21 +334,16 @@ describe('sweep order and cost', () => {
   });
 
   it('a burst spreads over bounded buckets; re-filing into a full one starts a new one after it, in order', () => {
-    const { store, clock } = setup({ generateToken: counterTokens() });
-    const mintOne = (): string => {
-      const r = store.mintSync(CONTRACT);
-      if (!r.ok) throw new Error('mint refused');
-      return r.token;
-    };
+    const { store, clock, mint } = setup({ generateToken: counterTokens() });
     const t0 = clock.now();
     const at = (t: number): void => clock.advance(t - clock.now());
-    const burst = Array.from({ length: 10_000 }, mintOne); // one instant: several full buckets
+    const burst = Array.from({ length: 10_000 }, mint); // one instant: several full buckets
     clock.advance(TTL / 4);
-    const mid = mintOne(); // a bucket of its own, not the back once `late` is minted
+    const mid = mint(); // a bucket of its own, not the back once `late` is minted
     clock.advance(TTL / 4);
     for (const t of burst) store.touch(t);
     clock.advance(1);
-    const late = mintOne();
+    const late = mint();
     at(t0 + TTL);
     // The burst's buckets are read once; all 10,000 go to `mid`'s bucket and the new ones after it.
     let before = store.stats().sweepVisited;
