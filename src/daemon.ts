@@ -14,7 +14,7 @@ import { GatewayMetrics } from './server/metrics.js';
 import { ChainedWebApps, DirectoryWebApps, webAppFromFiles, type WebAppSource } from './server/webapps.js';
 import { MemoryTokenStore } from './tokens/memory-store.js';
 import { openTokenStore } from './tokens/open-store.js';
-import { takeSnapshot, writeSnapshot } from './tokens/snapshot-file.js';
+import { readSnapshot, removeSnapshot, writeSnapshot } from './tokens/snapshot-file.js';
 import type { TokenStore } from './tokens/types.js';
 import { VERSION } from './version.js';
 
@@ -42,12 +42,13 @@ function isDirectory(path: string): boolean {
   }
 }
 
-function restoreTokens(log: Logger, store: MemoryTokenStore, dataDir: string): void {
-  const snap = takeSnapshot(dataDir);
-  if (snap.kind === 'missing') return;
+/** Restores the snapshot's tokens; true when there is a snapshot file to remove once serving. */
+function restoreTokens(log: Logger, store: MemoryTokenStore, dataDir: string): boolean {
+  const snap = readSnapshot(dataDir);
+  if (snap.kind === 'missing') return false;
   if (snap.kind === 'corrupt') {
     log.warn({ reason: snap.reason }, 'token snapshot ignored');
-    return;
+    return true;
   }
   // Downtime counts as idle time: the only clock that spans a restart is the wall clock.
   const downMs = Math.max(0, Date.now() - snap.savedAt);
@@ -58,6 +59,7 @@ function restoreTokens(log: Logger, store: MemoryTokenStore, dataDir: string): v
   );
   const r = store.restore(aged);
   log.info({ restored: r.restored, dropped: r.dropped }, 'tokens restored from snapshot');
+  return true;
 }
 
 function waitForSignal(log: Logger, lastWords: () => void): Promise<NodeJS.Signals> {
@@ -118,26 +120,15 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
     log.fatal({ err: (err as Error).message }, 'token store unavailable at start');
     return 69; // EX_UNAVAILABLE: systemd may retry
   }
-  if (tokens instanceof MemoryTokenStore) restoreTokens(log, tokens, cfg.dataDir);
-  // Reading the snapshot removed it, so every way out from here writes it again: a start that
-  // fails (port taken, database locked) and is retried by systemd must not lose the tokens.
-  const saveTokens = (): void => {
-    if (!(tokens instanceof MemoryTokenStore)) return;
-    try {
-      const entries = tokens.snapshot();
-      writeSnapshot(cfg.dataDir, entries);
-      log.info({ tokens: entries.length }, 'token snapshot saved');
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'token snapshot not saved');
-    }
-  };
+  // The snapshot stays on disk until the gateway listens: a start that fails (port taken,
+  // database locked), or is stopped before it serves, leaves it whole for the next one.
+  const snapshotRead = tokens instanceof MemoryTokenStore && restoreTokens(log, tokens, cfg.dataDir);
 
   let node: EmbeddedNode;
   try {
     node = EmbeddedNode.open({ dataDir: cfg.dataDir, logger: log.child({ component: 'node' }) });
   } catch (err) {
     log.fatal({ dataDir: cfg.dataDir, err: (err as Error).message }, 'cannot open the embedded node database');
-    saveTokens();
     await tokens.close();
     return 73;
   }
@@ -183,6 +174,14 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
 
   try {
     const addr = await server.start();
+    // Serving now: the restored tokens live in this process (removed before "listening" is said,
+    // so whoever waits for that line finds it gone).
+    if (snapshotRead) {
+      const failed = removeSnapshot(cfg.dataDir);
+      if (failed !== undefined) {
+        log.warn({ dataDir: cfg.dataDir, code: failed }, 'token snapshot could not be removed; a crash-restart would restore its tokens again');
+      }
+    }
     const hostPart = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
     // Said at any log level: with port 0 it is the only way to learn the port.
     log.child({}, { level: 'info' }).info({ address: addr.address, port: addr.port }, `listening on ${hostPart}:${addr.port}`);
@@ -195,12 +194,21 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     log.fatal({ err: (err as Error).message, code }, 'cannot listen');
-    saveTokens();
     await node.close();
     await tokens.close();
     return 69;
   }
 
+  const saveTokens = (): void => {
+    if (!(tokens instanceof MemoryTokenStore)) return;
+    try {
+      const entries = tokens.snapshot();
+      writeSnapshot(cfg.dataDir, entries);
+      log.info({ tokens: entries.length }, 'token snapshot saved');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'token snapshot not saved');
+    }
+  };
   // Even an impatient second Ctrl-C keeps the open pages' tokens: saving takes milliseconds.
   const signal = await waitForSignal(log, saveTokens);
   const graceMs = cfg.shutdownTimeoutSeconds * 1000;

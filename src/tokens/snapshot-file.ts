@@ -30,10 +30,10 @@ export type SnapshotRead =
   | { readonly kind: 'ok'; readonly entries: readonly unknown[]; readonly savedAt: number };
 
 /**
- * Reads and removes the snapshot: a token restored once must not be restored again by a later
- * crash-restart, where it would come back with a stale idle time.
+ * Reads the snapshot and leaves it in place: the daemon removes it (`removeSnapshot`) once it
+ * listens, so a start that fails or is stopped before then keeps every token for the next one.
  */
-export function takeSnapshot(dataDir: string): SnapshotRead {
+export function readSnapshot(dataDir: string): SnapshotRead {
   const path = join(dataDir, SNAPSHOT_FILE);
   let text: string;
   try {
@@ -41,11 +41,6 @@ export function takeSnapshot(dataDir: string): SnapshotRead {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     return { kind: 'corrupt', reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}` };
-  }
-  try {
-    unlinkSync(path);
-  } catch {
-    // Unremovable is not fatal: the restored tokens keep their idle age either way.
   }
   let parsed: unknown;
   try {
@@ -58,4 +53,18 @@ export function takeSnapshot(dataDir: string): SnapshotRead {
   if (obj.format !== FORMAT) return { kind: 'corrupt', reason: 'unknown format' };
   if (!Array.isArray(obj.tokens)) return { kind: 'corrupt', reason: 'no token list' };
   return { kind: 'ok', entries: obj.tokens, savedAt: typeof obj.savedAt === 'number' ? obj.savedAt : 0 };
+}
+
+/**
+ * Removes the snapshot once its tokens are served: restored again by a later crash-restart, a
+ * token used since would come back with a stale idle time. Returns why it could not, if so.
+ */
+export function removeSnapshot(dataDir: string): string | undefined {
+  try {
+    unlinkSync(join(dataDir, SNAPSHOT_FILE));
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? undefined : (code ?? String(err));
+  }
 }

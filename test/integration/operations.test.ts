@@ -93,29 +93,33 @@ describe('tokens survive a graceful restart', () => {
     expect(d2.stdout + d1.stdout).not.toContain(live);
   });
 
-  it('a start that fails (port taken) keeps the snapshot for the retry', async () => {
+  it('a start that fails (port taken) keeps the whole snapshot for the retry', async () => {
     const dir = scratch();
     const d1 = await start(dir, ['--token-ttl-seconds', '600']);
     const token = await mintToken(d1);
+    const other = await mintToken(d1);
     expect(await d1.stop()).toEqual({ code: 0, signal: null });
 
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const taken = (blocker.address() as AddressInfo).port;
     try {
-      const failed = runCli(['--data-dir', dir, '--webapps-dir', WEBAPPS, '--ws-api-port', String(taken)], {
+      // With a smaller cap, too: the failed start restores 1 of 2, but must not write that back.
+      const failed = runCli(['--data-dir', dir, '--webapps-dir', WEBAPPS, '--ws-api-port', String(taken), '--max-tokens', '1'], {
         cwd: dir,
         env: cleanEnv({}, dir),
       });
       expect(failed.status).toBe(69);
       expect(failed.stdout + failed.stderr).not.toContain(token);
+      expect(failed.stdout + failed.stderr).not.toContain(other);
     } finally {
       await new Promise((r) => blocker.close(r));
     }
     expect(existsSync(join(dir, 'tokens.snapshot.json'))).toBe(true);
 
     const d2 = await start(dir, ['--token-ttl-seconds', '600']);
-    expect(d2.logs().find((l) => l.msg === 'tokens restored from snapshot')).toMatchObject({ restored: 1 });
+    expect(d2.logs().find((l) => l.msg === 'tokens restored from snapshot')).toMatchObject({ restored: 2 });
+    expect(existsSync(join(dir, 'tokens.snapshot.json'))).toBe(false);
     const c = openClient(commandUrl(d2, token));
     await c.opened;
     c.ws.close();
