@@ -188,7 +188,7 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
     if (!isLoopback(addr.address)) {
       log.warn(
         { address: addr.address, allowedHosts: cfg.allowedHosts },
-        'ws-api-address is not a loopback address: the client API is reachable from the network (only Host names in allowed-hosts are served)',
+        'ws-api-address is not a loopback address: the gateway is reachable from the network (page loads and WebSocket connections need a Host header in allowed-hosts; /healthz and /metrics answer anyone)',
       );
     }
   } catch (err) {

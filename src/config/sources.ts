@@ -33,7 +33,9 @@ const tomlLoader: Loader = (filepath, content) => {
     doc = parseToml(content, { integersAsBigInt: true });
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new ConfigError(`cannot parse config file ${filepath}: ${msg}`);
+    const at = err as { line?: unknown; column?: unknown };
+    const where = typeof at.line === 'number' && typeof at.column === 'number' ? ` (line ${at.line}, column ${at.column})` : '';
+    throw new ConfigError(`cannot parse config file ${filepath}${where}: ${msg}`);
   }
   markNonDecimalIntegers(doc, content);
   return doc;
@@ -48,7 +50,7 @@ function markNonDecimalIntegers(doc: Record<string, unknown>, content: string): 
   for (const [key, value] of Object.entries(doc)) {
     if (typeof value !== 'bigint') continue;
     const k = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const line = new RegExp(`^[ \\t]*(?:${k}|"${k}"|'${k}')[ \\t]*=[ \\t]*([^\\s#]+)`, 'm').exec(content);
+    const line = new RegExp(`^[\\uFEFF \\t]*(?:${k}|"${k}"|'${k}')[ \\t]*=[ \\t]*([^\\s#]+)`, 'm').exec(content);
     const literal = line?.[1];
     if (literal !== undefined && /^[+-]?0[xob]/i.test(literal)) doc[key] = new NonDecimalInteger(literal);
   }

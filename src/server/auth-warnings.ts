@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 export interface AuthWarningLimiterOptions {
   /** Fingerprints remembered (each warned about once while remembered). */
   readonly capacity?: number;
-  /** Warnings about distinct tokens per window; past it, they are counted, not logged. */
+  /** Warnings about distinct tokens per window (fixed windows); past it, refusals are counted, not logged. */
   readonly budget?: number;
   readonly windowMs?: number;
   /** Monotonic milliseconds; injectable for tests. */
@@ -37,16 +37,17 @@ export class AuthWarningLimiter {
 
   /** True the first time a fingerprint is seen (while it is remembered), within the budget. */
   shouldWarn(fingerprint: string): boolean {
-    if (this.seen.has(fingerprint)) {
-      this.suppressedCount++;
-      return false;
-    }
+    // The window rolls on every refusal, so an ended window's count is told by the next one.
     const now = this.now();
     if (now - this.windowStart >= this.windowMs) {
       this.windowStart = now;
       this.warnedInWindow = 0;
       this.droppedToReport += this.droppedInWindow;
       this.droppedInWindow = 0;
+    }
+    if (this.seen.has(fingerprint)) {
+      this.suppressedCount++;
+      return false;
     }
     if (this.warnedInWindow >= this.budget) {
       // Not remembered: once the flood is over, this token may still get its own line.
@@ -60,8 +61,8 @@ export class AuthWarningLimiter {
   }
 
   /**
-   * Distinct tokens whose warning the budget held back in windows that have ended, counted once:
-   * the caller logs the number, then it starts again from zero.
+   * Refusals whose warning the budget held back in windows that have ended (a held-back token
+   * that retries counts each time): the caller logs the number, then it starts again from zero.
    */
   takeDropped(): number {
     const n = this.droppedToReport;

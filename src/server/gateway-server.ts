@@ -182,7 +182,7 @@ export class GatewayServer<R> {
     const warn = this.warnings.shouldWarn(fingerprint);
     const dropped = this.warnings.takeDropped();
     if (dropped > 0) {
-      this.opts.log.warn({ tokens: dropped }, 'more unknown or expired auth tokens were refused with 4401; their warnings were held back (rate limit)');
+      this.opts.log.warn({ tokens: dropped }, 'more refusals of unknown or expired auth tokens (4401) were not logged one by one (rate limit)');
     }
     if (warn) {
       this.opts.log.warn({ tokenFp: fingerprint, via: how }, 'unknown or expired auth token; connection closed with 4401');

@@ -70,6 +70,11 @@ function validPort(p: string): boolean {
 export function isLoopback(name: string): boolean {
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
   if (isIP(name) === 4) return name.startsWith('127.');
-  if (isIP(name) === 6) return name === '::1' || name === '0:0:0:0:0:0:0:1';
+  if (isIP(name) === 6) {
+    // IPv4 loopback written as an IPv4-mapped IPv6 address (::ffff:127.0.0.1) is loopback too.
+    const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(name);
+    if (mapped !== null) return mapped[1]!.startsWith('127.');
+    return name === '::1' || name === '0:0:0:0:0:0:0:1';
+  }
   return false;
 }

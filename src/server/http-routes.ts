@@ -196,7 +196,7 @@ async function servePage(
   }
   if (!pageLoadAllowed(req, deps.hosts)) {
     // Another site's script may not mint tokens (it could exhaust max-tokens for everyone).
-    send(res, 403, 'cross-site page load refused\n');
+    send(res, 403, 'page load from another site refused\n');
     return;
   }
   if (req.method === 'HEAD') {

@@ -100,6 +100,7 @@ describe('node-gateway config (real executable)', () => {
     const r = runCli(['config', '--config', 'bad.toml'], { cwd, env: cleanEnv({}, cwd) });
     expect(r.status).toBe(78);
     expect(r.stderr).toContain('bad.toml');
+    expect(r.stderr).toContain('(line 1, column');
     writeFileSync(join(cwd, 'good.toml'), 'log-level = "debug"\n');
     expect(configJson(['--config', 'good.toml'], cwd).keys['log-level']).toMatchObject({ value: 'debug', source: 'file' });
   });
@@ -110,6 +111,7 @@ describe('node-gateway config (real executable)', () => {
       ['ws-api-port = 0x10', '0x10'],
       ['token_ttl_seconds = 0o17  # snake_case synonym', '0o17'],
       ['"max-tokens" = 0b101', '0b101'],
+      ['\uFEFFtoken-ttl-seconds = 0x10  # after a byte-order mark', '0x10'],
     ] as const) {
       writeFileSync(join(cwd, 'freenet.config.toml'), `${line}\n`);
       const r = runCli(['config'], { cwd, env: cleanEnv({}, cwd) });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthWarningLimiter } from '../../src/server/auth-warnings.js';
 import { isContractInstanceId } from '../../src/server/contract-key.js';
-import { HostPolicy, hostnameOf } from '../../src/server/host-check.js';
+import { HostPolicy, hostnameOf, isLoopback } from '../../src/server/host-check.js';
 import { safeSegments } from '../../src/server/webapps.js';
 
 describe('HostPolicy (DNS-rebinding guard)', () => {
@@ -46,6 +46,17 @@ describe('HostPolicy (DNS-rebinding guard)', () => {
   });
 });
 
+describe('isLoopback', () => {
+  it('knows loopback in its IPv4, IPv6 and IPv4-mapped forms, and nothing else', () => {
+    for (const a of ['127.0.0.1', '127.8.9.10', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '0:0:0:0:0:ffff:127.0.0.2', 'localhost', 'a.localhost']) {
+      expect(isLoopback(a), a).toBe(true);
+    }
+    for (const a of ['0.0.0.0', '::', '::ffff:10.0.0.1', '::ffff:0.0.0.0', '192.168.1.2', '::2', 'example.com', '128.0.0.1']) {
+      expect(isLoopback(a), a).toBe(false);
+    }
+  });
+});
+
 describe('AuthWarningLimiter', () => {
   it('warns once per fingerprint and never holds more than its capacity', () => {
     const l = new AuthWarningLimiter({ capacity: 100, budget: Infinity });
@@ -67,6 +78,11 @@ describe('AuthWarningLimiter', () => {
     expect(l.takeDropped()).toBe(7);
     expect(l.takeDropped()).toBe(0);
     expect(l.shouldWarn('fp0')).toBe(false); // warned about already
+    // A window that ends with only known tokens is still told by the next refusal.
+    for (let i = 10; i < 20; i++) l.shouldWarn(`fp${i}`);
+    t += 1000;
+    expect(l.shouldWarn('fp0')).toBe(false);
+    expect(l.takeDropped()).toBe(8); // fp12..fp19: fp9, fp10 and fp11 had that window's 3 lines
   });
 });
 
