@@ -155,7 +155,13 @@ export class MemoryTokenStore implements TokenStore {
    */
   #newestIdleAt = -Infinity;
   /** Highest time seen; a clock that steps back is clamped so idle ages never go negative or reorder. */
-  #lastNow = -Infinity;
+  #lastNow = 0;
+  /**
+   * Whether `#lastNow` holds a reading yet. A flag, not -Infinity as the start: that is a boxed
+   * double, and the first record would copy the box, making every record's times boxed (see
+   * `CoarseClock`).
+   */
+  #clockRead = false;
   #sweeping: Promise<SweepResult> | undefined;
   /** Sweep runs started: a partly scanned bucket resumes only within the run that began it. */
   #sweepRun = 0;
@@ -385,7 +391,10 @@ export class MemoryTokenStore implements TokenStore {
   #now(): number {
     const t = this.#clock.now();
     if (!Number.isFinite(t)) throw new RangeError(`monotonic clock returned a non-finite value: ${t}`);
-    if (t > this.#lastNow) this.#lastNow = t;
+    if (t > this.#lastNow || !this.#clockRead) {
+      this.#lastNow = t;
+      this.#clockRead = true;
+    }
     return this.#lastNow;
   }
 

@@ -17,6 +17,27 @@ describe('CoarseClock', () => {
     expect(reads).toBe(2);
   });
 
+  it('reads whole milliseconds (small integers stay unboxed in the records)', async () => {
+    let t = 1000.75;
+    const clock = new CoarseClock({ now: () => t }, 1);
+    expect(clock.now()).toBe(1000);
+    t = 1001.999;
+    await sleep(5);
+    expect(clock.now()).toBe(1001);
+  });
+
+  it('a store on a clock that starts below zero keeps its times (no clamp to a made-up start)', () => {
+    const clock = new ManualClock(-5000);
+    const store = new MemoryTokenStore({ ttlMs: 100, maxTokens: 10, clock });
+    const minted = store.mintSync('c');
+    if (!minted.ok) throw new Error('mint refused');
+    expect(minted.record.lastAccessed).toBe(-5000);
+    clock.advance(99);
+    expect(store.resolveSync(minted.token)).toBeDefined();
+    clock.advance(1);
+    expect(store.resolveSync(minted.token)).toBeUndefined();
+  });
+
   it('refuses a resolution that is not a finite number > 0', () => {
     const source = new ManualClock();
     for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
