@@ -10,9 +10,8 @@ export const systemMonotonicClock: MonotonicClock = {
  * A clock that reuses one reading of `source`, in whole milliseconds, until the event loop next
  * runs its timers (at least `resolutionMs` later). In Node 20 a `performance.now()` costs more
  * than a whole token lookup (it builds an `hrtime` array), and its long instruction path keeps the
- * CPU from overlapping the
- * cache misses of consecutive lookups: measured, a million lookups ran 1.7× faster with one
- * reading reused (docs/PERFORMANCE.md). A reading a millisecond old changes nothing for TTLs of
+ * CPU from overlapping the cache misses of consecutive lookups: measured, a million lookups ran
+ * 1.7× faster with one reading reused (docs/PERFORMANCE.md). A reading a millisecond old changes nothing for TTLs of
  * seconds or more. Within one synchronous stretch time stands still, as in lru-cache's
  * `ttlResolution`; the daemon never holds the event loop long (a sweep yields every few ms).
  */
