@@ -94,7 +94,7 @@ export async function runDaemon(loaded: LoadedConfig): Promise<number> {
     makeDataDir(cfg.dataDir);
     const lock = lockDataDir(cfg.dataDir);
     if (!lock.ok) {
-      log.fatal({ dataDir: cfg.dataDir, pid: lock.holder }, 'data-dir is in use by another running node-gateway');
+      log.fatal({ dataDir: cfg.dataDir, holderPid: lock.holder }, 'data-dir is in use by another running node-gateway');
       return 75; // EX_TEMPFAIL: it may be free once the other one stops
     }
     unlock = lock.release;
@@ -120,8 +120,24 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
     log.fatal({ err: (err as Error).message }, 'token store unavailable at start');
     return 69; // EX_UNAVAILABLE: systemd may retry
   }
+  const saveTokens = (): void => {
+    if (!(tokens instanceof MemoryTokenStore)) return;
+    try {
+      const entries = tokens.snapshot();
+      writeSnapshot(cfg.dataDir, entries);
+      log.info({ tokens: entries.length }, 'token snapshot saved');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'token snapshot not saved');
+    }
+  };
+  // The handlers come before the snapshot is read: from here a SIGTERM/SIGINT is a graceful stop,
+  // whether it arrives during the restore, during start-up or the moment "listening" is said
+  // (without a handler Node's default kills the process, and after the snapshot's removal that
+  // lost every token). Even an impatient second Ctrl-C keeps the tokens: saving takes milliseconds.
+  const stopSignal = waitForSignal(log, saveTokens);
+
   // The snapshot stays on disk until the gateway listens: a start that fails (port taken,
-  // database locked), or is stopped before it serves, leaves it whole for the next one.
+  // database locked) leaves it whole for the next one.
   const snapshotRead = tokens instanceof MemoryTokenStore && restoreTokens(log, tokens, cfg.dataDir);
 
   let node: EmbeddedNode;
@@ -199,18 +215,7 @@ async function serve(loaded: LoadedConfig, log: Logger): Promise<number> {
     return 69;
   }
 
-  const saveTokens = (): void => {
-    if (!(tokens instanceof MemoryTokenStore)) return;
-    try {
-      const entries = tokens.snapshot();
-      writeSnapshot(cfg.dataDir, entries);
-      log.info({ tokens: entries.length }, 'token snapshot saved');
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'token snapshot not saved');
-    }
-  };
-  // Even an impatient second Ctrl-C keeps the open pages' tokens: saving takes milliseconds.
-  const signal = await waitForSignal(log, saveTokens);
+  const signal = await stopSignal;
   const graceMs = cfg.shutdownTimeoutSeconds * 1000;
   log.info({ signal, graceMs }, 'shutting down');
   // The grace period covers everything; stragglers get most of it, saving gets the rest.

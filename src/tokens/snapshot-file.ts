@@ -15,12 +15,22 @@ export function writeSnapshot(dataDir: string, entries: readonly SnapshotEntry[]
   const body = JSON.stringify({ format: FORMAT, savedAt: wallNow, tokens: entries });
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, body);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, body);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    // The temp file holds live tokens: never leave it behind (disk full, target is a directory).
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw err;
   }
-  renameSync(tmp, path);
   return path;
 }
 

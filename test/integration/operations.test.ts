@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeCodeIn, commandUrl, metricSum, metricsText, mintToken, openClient, silentClient } from '../helpers/client.js';
-import { cleanEnv, Daemon, eventually, REPO, runCli, tempDir } from '../helpers/daemon.js';
+import { BIN, cleanEnv, Daemon, eventually, REPO, runCli, tempDir } from '../helpers/daemon.js';
 
 const WEBAPPS = join(REPO, 'examples', 'webapps');
 const running: Daemon[] = [];
@@ -124,6 +125,32 @@ describe('tokens survive a graceful restart', () => {
     await c.opened;
     c.ws.close();
     await c.closed;
+  });
+
+  it('a SIGTERM the moment "listening" is said is a graceful stop: the restored tokens are saved again', async () => {
+    const dir = scratch();
+    const d1 = await start(dir, ['--token-ttl-seconds', '600']);
+    const token = await mintToken(d1);
+    expect(await d1.stop()).toEqual({ code: 0, signal: null });
+    const snap = join(dir, 'tokens.snapshot.json');
+    for (let round = 0; round < 5; round++) {
+      // Signalled from the data event that carries the line, as a supervisor waiting for it would.
+      const child = spawn(process.execPath, ['--', BIN, '--data-dir', dir, '--webapps-dir', WEBAPPS, '--ws-api-port', '0'], {
+        cwd: dir,
+        env: cleanEnv({}, dir),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        if (!out.includes('listening on') && (out + chunk).includes('listening on')) child.kill('SIGTERM');
+        out += chunk;
+      });
+      const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+        child.on('exit', (code, signal) => r({ code, signal })),
+      );
+      expect(exit, `round ${round}`).toEqual({ code: 0, signal: null });
+      expect(readFileSync(snap, 'utf8'), `round ${round}`).toContain(token);
+    }
   });
 
   it('a corrupt snapshot is logged and ignored, never fatal', async () => {
